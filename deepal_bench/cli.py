@@ -1,0 +1,71 @@
+"""The Hydra app: `deepal-bench [overrides]` runs one job, `deepal-bench -m` a sweep.
+
+Each job writes its records into `output_dir` (by default
+`<results_root>/<dataset>/<model>/<strategy>/<estimator>-<selection>/<budget>/seed<S>-<hash>`),
+resumes it when interrupted and skips it when complete. Bad input ends with a one-paragraph
+error naming the key and the valid choices (exit status 2).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from deepal_bench.config import run_path
+from deepal_bench.errors import ConfigError
+from deepal_bench.loop import run
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _fail(message: str) -> None:
+    print(f"deepal-bench: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _run_path_resolver(*, _root_: DictConfig) -> str:
+    choices = OmegaConf.select(_root_, "hydra.runtime.choices", default={}) or {}
+    job_cfg = OmegaConf.masked_copy(_root_, [k for k in _root_ if k != "hydra"])
+    return run_path(job_cfg, dict(choices))
+
+
+def _writable_dir_resolver(path: str) -> str:
+    """Create `path` (Hydra's job directory) or stop with a clear error if it cannot be."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            raise PermissionError("permission denied")
+    except OSError as err:
+        _fail(f"output_dir '{path}' is not writable ({err}); choose another output_dir.")
+    return path
+
+
+OmegaConf.register_new_resolver("dal_run_path", _run_path_resolver, replace=True)
+OmegaConf.register_new_resolver("dal_writable_dir", _writable_dir_resolver, replace=True)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _app(cfg: DictConfig) -> None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    with open_dict(cfg):
+        cfg.output_dir = str(output_dir)
+    try:
+        state = run(cfg, output_dir)
+    except ConfigError as err:
+        _fail(str(err))
+    done = [row for row in state.summary if row["trial"] < cfg.trials]
+    if done:
+        aubcs = [row["aubc"] for row in done]
+        print(
+            f"{cfg.strategy.name}: {len(done)} trials, mean AUBC {sum(aubcs) / len(aubcs):.4f}, "
+            f"records in {output_dir}",
+            flush=True,
+        )
+
+
+def main() -> None:
+    """Console entry point (`deepal-bench`)."""
+    _app()

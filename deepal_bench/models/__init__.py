@@ -1,0 +1,96 @@
+"""Models: `forward -> logits`, `embed -> penultimate features`, dropout for MC sampling.
+
+`build_model(cfg, input_shape, num_classes)` builds `model.name` with the remaining keys
+of the `model` config group; `auto` picks LeNet for 28/32 px images, MLP for tabular data
+and ResNet18 (CIFAR stem) for other images.
+"""
+
+from collections.abc import Callable
+
+from omegaconf import DictConfig, OmegaConf
+
+from deepal_bench.errors import ConfigError
+from deepal_bench.models.base import ALModel
+from deepal_bench.models.lenet import LeNet
+from deepal_bench.models.mlp import MLP
+from deepal_bench.models.resnet import ResNet18
+from deepal_bench.models.vit import SmallViT, ViTB16
+from deepal_bench.registry import Registry
+
+MODELS: Registry[Callable[..., ALModel]] = Registry("model.name")
+
+
+@MODELS.register("lenet")
+def _lenet(input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.5) -> ALModel:
+    _require_image(input_shape, "lenet")
+    return LeNet(input_shape[0], input_shape[1], num_classes, dropout)
+
+
+@MODELS.register("mlp")
+def _mlp(
+    input_shape: tuple[int, ...], num_classes: int, hidden: int = 256, dropout: float = 0.5
+) -> ALModel:
+    return MLP(input_shape, num_classes, hidden, dropout)
+
+
+@MODELS.register("resnet18")
+def _resnet18(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    stem: str = "cifar",
+    dropout: float = 0.3,
+    pretrained: bool = False,
+) -> ALModel:
+    _require_image(input_shape, "resnet18")
+    return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained)
+
+
+@MODELS.register("vit_small")
+def _vit_small(input_shape: tuple[int, ...], num_classes: int, **kwargs) -> ALModel:
+    _require_image(input_shape, "vit_small")
+    return SmallViT(input_shape[0], input_shape[1], num_classes, **kwargs)
+
+
+@MODELS.register("vit_b_16")
+def _vit_b_16(
+    input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.1, pretrained: bool = False
+) -> ALModel:
+    if tuple(input_shape) != (3, 224, 224):
+        raise ConfigError(
+            f"model vit_b_16 needs 3x224x224 inputs, the dataset gives {input_shape}."
+        )
+    return ViTB16(num_classes, dropout, pretrained)
+
+
+@MODELS.register("auto")
+def _auto(
+    input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.5, hidden: int = 256
+) -> ALModel:
+    if len(input_shape) != 3:
+        return MLP(input_shape, num_classes, hidden, dropout)
+    if input_shape[1] in (28, 32) and input_shape[0] in (1, 3):
+        return LeNet(input_shape[0], input_shape[1], num_classes, dropout)
+    return ResNet18(input_shape[0], num_classes, "cifar", dropout)
+
+
+def _require_image(input_shape: tuple[int, ...], name: str) -> None:
+    if len(input_shape) != 3:
+        raise ConfigError(
+            f"model '{name}' needs image inputs (C x H x W); the dataset gives shape "
+            f"{tuple(input_shape)}. Use model=mlp or model=auto for tabular data."
+        )
+
+
+def build_model(cfg: DictConfig | dict, input_shape: tuple[int, ...], num_classes: int) -> ALModel:
+    """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`."""
+    options = (
+        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    )
+    factory = MODELS.get(options.pop("name"))
+    try:
+        return factory(tuple(input_shape), num_classes, **options)
+    except TypeError as err:
+        raise ConfigError(f"model '{cfg['name']}' got an unexpected option: {err}") from err
+
+
+__all__ = ["ALModel", "MODELS", "build_model"]

@@ -1,0 +1,38 @@
+"""LeNet-5 for 1- or 3-channel 28/32 px images, with dropout in the fully connected part."""
+
+import torch
+from torch import nn
+
+from deepal_bench.models.base import ALModel
+
+
+class LeNet(ALModel):
+    """conv(6,5x5)-pool-conv(16,5x5)-pool-fc120-fc84-head (LeCun et al. 1998), dropout p."""
+
+    def __init__(
+        self, in_channels: int, image_size: int, num_classes: int, dropout: float = 0.5
+    ) -> None:
+        super().__init__()
+        if image_size not in (28, 32):
+            raise ValueError(f"LeNet takes 28 or 32 px images, got {image_size}")
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2 if image_size == 28 else 0),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.fc = nn.Sequential(
+            nn.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+        self.head = nn.Linear(84, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))

@@ -1,0 +1,71 @@
+"""Vision transformers: a small patch ViT trained from scratch (<= 64 px) and torchvision's
+vit_b_16 for 224 px inputs (Dosovitskiy et al. 2021)."""
+
+import torch
+import torchvision
+from torch import nn
+
+from deepal_bench.models.base import ALModel
+from deepal_bench.models.weights import load_pretrained
+
+
+class SmallViT(ALModel):
+    """Patch embedding + class token + pre-norm transformer encoder; embed = class token."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int,
+        num_classes: int,
+        patch_size: int = 4,
+        dim: int = 192,
+        depth: int = 6,
+        heads: int = 3,
+        mlp_dim: int = 384,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if image_size > 64 or image_size % patch_size:
+            raise ValueError(
+                f"SmallViT takes images of at most 64 px divisible by patch_size={patch_size}, "
+                f"got {image_size} px"
+            )
+        n_patches = (image_size // patch_size) ** 2
+        self.patch = nn.Conv2d(in_channels, dim, patch_size, stride=patch_size)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.randn(1, n_patches + 1, dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(
+            dim,
+            heads,
+            mlp_dim,
+            dropout=dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(dim, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls.expand(len(x), -1, -1), tokens], dim=1) + self.pos
+        return self.dropout(self.norm(self.encoder(tokens)[:, 0]))
+
+
+class ViTB16(ALModel):
+    """torchvision vit_b_16 (224 px, 3 channels); optional ImageNet weights loaded offline."""
+
+    def __init__(self, num_classes: int, dropout: float = 0.1, pretrained: bool = False) -> None:
+        super().__init__()
+        net = torchvision.models.vit_b_16(weights=None, dropout=dropout)
+        if pretrained:
+            load_pretrained(net, torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1)
+        net.heads = nn.Identity()
+        self.backbone = net
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(net.hidden_dim, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.backbone(x))

@@ -1,0 +1,1 @@
+"""Records: the file layout of a run, atomic writes, and reading runs back."""

@@ -1,0 +1,150 @@
+"""Strategy contract and the query context that serves model outputs to strategies.
+
+A strategy is a thin adapter: it declares what it needs from the model (`needs`), asks the
+`QueryContext` for it (one cached forward pass gives probabilities and embeddings), calls a
+pure kernel, and returns pool positions. Score-based strategies (`ScoreStrategy`) return
+one score per candidate and leave batch selection to the `selection` group; batch-aware
+strategies (`BatchStrategy`) select directly.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from deepal_bench.data.dataset import ALData
+from deepal_bench.data.pool import Pool
+from deepal_bench.errors import ConfigError
+from deepal_bench.models.base import ALModel
+from deepal_bench.selection import Selected, Selection
+from deepal_bench.training.extensions import TrainerExtension
+from deepal_bench.training.inference import mc_dropout_probs, predict
+
+PROBS, EMBEDDINGS, MC_DROPOUT = "probs", "embeddings", "mc_dropout"
+
+
+class QueryContext:
+    """Model outputs over the candidates (unlabeled pool points), computed once and cached.
+
+    `candidates` are dataset indices; every tensor returned is aligned with them. Inference
+    uses the stored (evaluation-transformed) tensors, never training augmentation, and
+    probabilities always have `data.num_classes` columns.
+    """
+
+    def __init__(
+        self,
+        model: ALModel,
+        data: ALData,
+        pool: Pool,
+        generator: torch.Generator,
+        seed: int,
+        batch_size: int = 1024,
+    ) -> None:
+        self.model = model
+        self.data = data
+        self.pool = pool
+        self.generator = generator
+        self.seed = seed
+        self.batch_size = batch_size
+        self.candidates = pool.unlabeled_indices()
+        self._cache: dict[str, torch.Tensor] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _inputs(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.data.x_train[indices.to(self.data.x_train.device)]
+
+    def _forward(self) -> None:
+        probs, emb = predict(self.model, self._inputs(self.candidates), self.batch_size)
+        self._cache[PROBS], self._cache[EMBEDDINGS] = probs, emb
+
+    def probs(self) -> torch.Tensor:
+        """Softmax probabilities of the candidates, N x C."""
+        if PROBS not in self._cache:
+            self._forward()
+        return self._cache[PROBS]
+
+    def embeddings(self) -> torch.Tensor:
+        """Penultimate embeddings of the candidates, N x D."""
+        if EMBEDDINGS not in self._cache:
+            self._forward()
+        return self._cache[EMBEDDINGS]
+
+    def labeled_embeddings(self) -> torch.Tensor:
+        """Penultimate embeddings of the labeled points, M x D."""
+        if "labeled_embeddings" not in self._cache:
+            _, emb = predict(self.model, self._inputs(self.pool.labeled_indices()), self.batch_size)
+            self._cache["labeled_embeddings"] = emb
+        return self._cache["labeled_embeddings"]
+
+    def mc_probs(self, passes: int) -> torch.Tensor:
+        """MC-dropout probabilities of the candidates, passes x N x C (seeded)."""
+        key = f"mc{passes}"
+        if key not in self._cache:
+            self._cache[key] = mc_dropout_probs(
+                self.model, self._inputs(self.candidates), passes, self.seed, self.batch_size
+            )
+        return self._cache[key]
+
+
+@dataclass
+class QueryResult:
+    """Dataset indices to label, with what DMLE-style estimators need to re-evaluate them."""
+
+    indices: torch.Tensor
+    log_probs: torch.Tensor
+
+
+class Strategy:
+    """Base class. Subclasses set `needs` and implement `query` (via the two subclasses)."""
+
+    name = "base"
+    needs: frozenset[str] = frozenset()
+
+    def check(self, model: ALModel, selection: Selection) -> None:
+        """Fail at start-up when the model or selection cannot serve this strategy."""
+        if MC_DROPOUT in self.needs and not model.has_dropout():
+            raise ConfigError(
+                f"strategy '{self.name}' needs MC dropout but model "
+                f"'{type(model).__name__}' has no dropout layer with p > 0; set model.dropout "
+                f"to a positive value."
+            )
+
+    def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:
+        raise NotImplementedError
+
+    def trainer_extension(self) -> TrainerExtension | None:
+        """Hooks into training for strategies that change what is trained (default: none)."""
+        return None
+
+
+class ScoreStrategy(Strategy):
+    """Scores every candidate (higher = more informative); the selection picks the batch."""
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        raise NotImplementedError
+
+    def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:
+        chosen: Selected = selection.select(self.scores(ctx), n, ctx.generator)
+        return QueryResult(ctx.candidates[chosen.positions.cpu()], chosen.log_probs.cpu())
+
+
+class BatchStrategy(Strategy):
+    """Selects a whole batch at once; only the deterministic `topk` selection applies."""
+
+    def check(self, model: ALModel, selection: Selection) -> None:
+        super().check(model, selection)
+        if selection.kind != "topk":
+            raise ConfigError(
+                f"strategy '{self.name}' selects its batch directly and cannot use "
+                f"selection '{selection.kind}'; use selection=topk or a score-based strategy."
+            )
+
+    def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
+        """Positions into `ctx.candidates`."""
+        raise NotImplementedError
+
+    def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:
+        positions = self.select(ctx, n).cpu()
+        return QueryResult(ctx.candidates[positions], torch.full((len(positions),), float("nan")))

@@ -1,0 +1,65 @@
+"""Uncertainty sampling (DeepAL+ survey §2.1.1): score = a kernel of the predictive
+distribution, single pass or MC dropout (Gal et al. 2017, `mc_passes` forward passes)."""
+
+from collections.abc import Callable
+
+import torch
+
+from deepal_bench import kernels
+from deepal_bench.strategies.base import MC_DROPOUT, PROBS, QueryContext, ScoreStrategy
+from deepal_bench.strategies.registry import register
+
+
+class ProbScore(ScoreStrategy):
+    """Score = kernel(probs) over the candidates' softmax outputs."""
+
+    needs = frozenset({PROBS})
+    kernel: Callable[[torch.Tensor], torch.Tensor]
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        return type(self).kernel(ctx.probs())
+
+    def score_function(self, probs: torch.Tensor) -> torch.Tensor:
+        """The acquisition as a differentiable function of probabilities (for DMLE)."""
+        return type(self).kernel(probs)
+
+
+class MCScore(ScoreStrategy):
+    """Score = kernel(mc_probs) over `mc_passes` MC-dropout passes (DeepAL+: 10)."""
+
+    needs = frozenset({MC_DROPOUT})
+    kernel: Callable[[torch.Tensor], torch.Tensor]
+
+    def __init__(self, mc_passes: int = 10) -> None:
+        self.mc_passes = mc_passes
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        return type(self).kernel(ctx.mc_probs(self.mc_passes))
+
+    def score_function(self, mc_probs: torch.Tensor) -> torch.Tensor:
+        return type(self).kernel(mc_probs)
+
+
+@register("entropy")
+class Entropy(ProbScore):
+    kernel = staticmethod(kernels.entropy)
+
+
+@register("margin")
+class Margin(ProbScore):
+    kernel = staticmethod(kernels.margin)
+
+
+@register("least_confidence")
+class LeastConfidence(ProbScore):
+    kernel = staticmethod(kernels.least_confidence)
+
+
+@register("var_ratio")
+class VarRatio(MCScore):
+    kernel = staticmethod(kernels.var_ratio)
+
+
+@register("bald")
+class BALD(MCScore):
+    kernel = staticmethod(kernels.bald)

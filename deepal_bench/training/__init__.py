@@ -1,0 +1,1 @@
+"""Training: the trainer, its extension points, estimators and pool inference."""

@@ -1,0 +1,84 @@
+"""Pool inference: one forward pass for probabilities and embeddings, and MC dropout.
+
+Everything here runs under `torch.inference_mode()` in large batches with the model in
+eval mode, on the evaluation transform (the stored tensors), never training augmentation.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from deepal_bench.models.base import ALModel
+
+
+@contextmanager
+def mc_dropout_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode except for dropout modules, which sample; BatchNorm keeps running stats."""
+    was_training = model.training
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd):
+            module.train()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, len(x), batch_size):
+        yield x[start : start + batch_size]
+
+
+@torch.inference_mode()
+def predict(
+    model: ALModel, x: torch.Tensor, batch_size: int = 1024, device: torch.device | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    probs, embs = [], []
+    for xb in _batches(x, batch_size):
+        logits, emb = model.forward_with_embedding(xb.to(device, non_blocking=True))
+        probs.append(torch.softmax(logits.float(), dim=1))
+        embs.append(emb.float())
+    model.train(was_training)
+    return torch.cat(probs), torch.cat(embs)
+
+
+@torch.inference_mode()
+def mc_dropout_probs(
+    model: ALModel, x: torch.Tensor, passes: int, seed: int, batch_size: int = 1024
+) -> torch.Tensor:
+    """MC-dropout probabilities, passes x N x C (Gal et al. 2017).
+
+    Only dropout modules are switched to sampling mode; the dropout masks come from torch's
+    global RNG, forked and seeded with `seed` so the samples are reproducible.
+    """
+    if not isinstance(model, ALModel) or not model.has_dropout():
+        raise ValueError("MC dropout needs a model with dropout layers (p > 0)")
+    device = next(model.parameters()).device
+    devices = [device] if device.type == "cuda" else []
+    out = torch.empty(passes, len(x), model.head.out_features, device=device)
+    with torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
+        torch.manual_seed(seed)
+        for p in range(passes):
+            start = 0
+            for xb in _batches(x, batch_size):
+                logits = model(xb.to(device, non_blocking=True))
+                out[p, start : start + len(xb)] = torch.softmax(logits.float(), dim=1)
+                start += len(xb)
+    return out
+
+
+@torch.inference_mode()
+def evaluate(
+    model: ALModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> tuple[float, torch.Tensor]:
+    """Accuracy on (x, y) and the predicted labels."""
+    probs, _ = predict(model, x, batch_size)
+    pred = probs.argmax(1)
+    return float((pred == y.to(pred.device)).float().mean()), pred
