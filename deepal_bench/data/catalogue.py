@@ -28,7 +28,9 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
     The validation points are a stratified sample (seeded by `split_seed`) removed from
     the training pool; a loader's own validation set takes precedence.
     """
-    options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    options = (
+        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    )
     name = options.pop("name")
     loader = DATASETS.get(name)
     try:

@@ -24,6 +24,19 @@ class ALModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))
 
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic part before the first dropout layer (identity by default).
+
+        MC dropout computes it once per input and samples only `mc_tail`; a model overrides
+        the pair when all its dropout layers sit after a fixed trunk (BatchNorm in eval mode
+        is deterministic), which makes 10 passes cost little more than one.
+        """
+        return x
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits from the output of `mc_trunk` (the full forward by default)."""
+        return self(h)
+
     @property
     def embedding_dim(self) -> int:
         return self.head.in_features

@@ -36,3 +36,9 @@ class LeNet(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x))
+
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(self.fc(h))

@@ -31,3 +31,9 @@ class MLP(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body[:-1](x)
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body[-1](h))

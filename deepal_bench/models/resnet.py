@@ -42,3 +42,9 @@ class ResNet18(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.backbone(x))
+
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(h))

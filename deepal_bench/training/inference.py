@@ -56,7 +56,9 @@ def mc_dropout_probs(
     """MC-dropout probabilities, passes x N x C (Gal et al. 2017).
 
     Only dropout modules are switched to sampling mode; the dropout masks come from torch's
-    global RNG, forked and seeded with `seed` so the samples are reproducible.
+    global RNG, forked and seeded with `seed` so the samples are reproducible. The model's
+    deterministic trunk (`ALModel.mc_trunk`) runs once per batch, the passes re-sample only
+    `mc_tail`.
     """
     if not isinstance(model, ALModel) or not model.has_dropout():
         raise ValueError("MC dropout needs a model with dropout layers (p > 0)")
@@ -65,12 +67,13 @@ def mc_dropout_probs(
     out = torch.empty(passes, len(x), model.head.out_features, device=device)
     with torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
         torch.manual_seed(seed)
-        for p in range(passes):
-            start = 0
-            for xb in _batches(x, batch_size):
-                logits = model(xb.to(device, non_blocking=True))
+        start = 0
+        for xb in _batches(x, batch_size):
+            h = model.mc_trunk(xb.to(device, non_blocking=True))
+            for p in range(passes):
+                logits = model.mc_tail(h)
                 out[p, start : start + len(xb)] = torch.softmax(logits.float(), dim=1)
-                start += len(xb)
+            start += len(xb)
     return out
 
 
