@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
+from conftest import compose_config
 from omegaconf import OmegaConf
 
-from conftest import compose_config
 from deepal_bench.budget import Budget
 from deepal_bench.cli import CONF_DIR
 from deepal_bench.config import run_path
