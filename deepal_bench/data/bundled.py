@@ -1,0 +1,67 @@
+"""Datasets bundled with scikit-learn: usable offline, the embedded default runs on them.
+
+`digits` is 1,797 real 8x8 handwritten digits (UCI), resized to 1x28x28 for LeNet-scale
+models; `iris`, `wine` and `breast_cancer` are tabular and standardised with training
+statistics.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn import datasets as skdatasets
+
+from deepal_bench.data.dataset import ALData
+from deepal_bench.data.splits import stratified_split
+
+_TABULAR = {
+    "iris": skdatasets.load_iris,
+    "wine": skdatasets.load_wine,
+    "breast_cancer": skdatasets.load_breast_cancer,
+}
+
+
+def _split(x: torch.Tensor, y: torch.Tensor, test_size: float | int, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    train, test = stratified_split(y, test_size, gen)
+    return x[train], y[train], x[test], y[test]
+
+
+def load_digits(test_size: float | int = 0.3, split_seed: int = 0, image_size: int = 28) -> ALData:
+    """Digits as 1 x image_size x image_size images in [0, 1], normalised by train mean/std."""
+    raw = skdatasets.load_digits()
+    x = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if image_size != 8:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    y = torch.tensor(raw.target, dtype=torch.long)
+    x_train, y_train, x_test, y_test = _split(x, y, test_size, split_seed)
+    mean, std = x_train.mean(), x_train.std()
+    return ALData(
+        name="digits",
+        x_train=(x_train - mean) / std,
+        y_train=y_train,
+        x_test=(x_test - mean) / std,
+        y_test=y_test,
+        num_classes=10,
+        meta={"mean": [float(mean)], "std": [float(std)]},
+    )
+
+
+def load_tabular(name: str, test_size: float | int = 0.3, split_seed: int = 0) -> ALData:
+    """A scikit-learn tabular dataset, standardised per feature with training statistics."""
+    raw = _TABULAR[name]()
+    x = torch.tensor(np.asarray(raw.data), dtype=torch.float32)
+    y = torch.tensor(np.asarray(raw.target), dtype=torch.long)
+    x_train, y_train, x_test, y_test = _split(x, y, test_size, split_seed)
+    mean = x_train.mean(0)
+    std = x_train.std(0).clamp_min(1e-8)
+    return ALData(
+        name=name,
+        x_train=(x_train - mean) / std,
+        y_train=y_train,
+        x_test=(x_test - mean) / std,
+        y_test=y_test,
+        num_classes=int(y.max()) + 1,
+    )
+
+
+TABULAR_NAMES = tuple(_TABULAR)

@@ -1,0 +1,71 @@
+"""The pool: a labeled mask over training-set positions, and the initial labeled set."""
+
+import torch
+
+from deepal_bench.errors import ConfigError, unknown_choice
+
+INITIAL_MODES = ("random", "balanced")
+
+
+class Pool:
+    """Which training points are labeled. Positions are dataset indices of `x_train`."""
+
+    def __init__(self, size: int, excluded: torch.Tensor | None = None) -> None:
+        self.labeled = torch.zeros(size, dtype=torch.bool)
+        self.excluded = torch.zeros(size, dtype=torch.bool)
+        if excluded is not None:
+            self.excluded[excluded] = True
+
+    @property
+    def n_labeled(self) -> int:
+        return int(self.labeled.sum())
+
+    def labeled_indices(self) -> torch.Tensor:
+        return torch.nonzero(self.labeled, as_tuple=False).flatten()
+
+    def unlabeled_indices(self) -> torch.Tensor:
+        return torch.nonzero(~self.labeled & ~self.excluded, as_tuple=False).flatten()
+
+    def label(self, indices: torch.Tensor) -> None:
+        """Mark `indices` labeled; they must be distinct, available and unlabeled."""
+        indices = indices.cpu().long()
+        if len(torch.unique(indices)) != len(indices):
+            raise ValueError("queried indices are not distinct")
+        if self.labeled[indices].any() or self.excluded[indices].any():
+            raise ValueError("queried indices include labeled or held-out points")
+        self.labeled[indices] = True
+
+
+def initial_indices(
+    labels: torch.Tensor, available: torch.Tensor, n: int, mode: str, gen: torch.Generator
+) -> torch.Tensor:
+    """Draw the initial labeled set of size `n` from the `available` positions.
+
+    `random`: uniform without replacement. `balanced`: as equal a count per class as the
+    classes allow (remainders go to randomly chosen classes), uniform within each class.
+    """
+    if mode not in INITIAL_MODES:
+        raise unknown_choice("budget.initial_mode", mode, INITIAL_MODES)
+    if n > len(available):
+        raise ConfigError(
+            f"budget.initial={n} is larger than the pool ({len(available)} points)."
+        )
+    available = available.cpu()
+    if mode == "random":
+        return available[torch.randperm(len(available), generator=gen)[:n]]
+    y = labels.cpu()[available]
+    classes = torch.unique(y)
+    per_class = [available[y == c] for c in classes]
+    quota = torch.zeros(len(classes), dtype=torch.long)
+    remaining = n
+    while remaining > 0:
+        open_classes = [i for i, members in enumerate(per_class) if quota[i] < len(members)]
+        order = torch.randperm(len(open_classes), generator=gen)
+        for k in order[:remaining].tolist():
+            quota[open_classes[k]] += 1
+        remaining = n - int(quota.sum())
+    chosen = [
+        members[torch.randperm(len(members), generator=gen)[: int(q)]]
+        for members, q in zip(per_class, quota, strict=True)
+    ]
+    return torch.cat(chosen)
