@@ -47,9 +47,7 @@ def initial_indices(
     if mode not in INITIAL_MODES:
         raise unknown_choice("budget.initial_mode", mode, INITIAL_MODES)
     if n > len(available):
-        raise ConfigError(
-            f"budget.initial={n} is larger than the pool ({len(available)} points)."
-        )
+        raise ConfigError(f"budget.initial={n} is larger than the pool ({len(available)} points).")
     available = available.cpu()
     if mode == "random":
         return available[torch.randperm(len(available), generator=gen)[:n]]
