@@ -48,7 +48,8 @@ def read_mat(path: Path) -> dict:
 
 def to_images(array: np.ndarray, layout: str = "NHWC") -> torch.Tensor:
     """uint8 (or [0, 1] float) pixels in `layout` (NHW, NHWC, NCHW) -> float32 NCHW in [0, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(array))
+    array = np.ascontiguousarray(array)
+    x = torch.from_numpy(array if array.flags.writeable else array.copy())
     if layout == "NHW":
         x = x.unsqueeze(1)
     elif layout == "NHWC":
