@@ -15,9 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.data.catalogue import load_dataset
 from deepal_bench.data.sources import SOURCES, ensure, missing_files, resolve_root
@@ -33,19 +31,27 @@ def dataset_choices() -> list[str]:
     )
 
 
+def _compose(choice: str) -> DictConfig:
+    """One `conf/dataset` YAML merged with its defaults list (entries of the same group and
+    `_self_`, in order), as Hydra composes the `dataset` group, without composing the rest."""
+    node = OmegaConf.load(CONF_DIR / "dataset" / f"{choice}.yaml")
+    defaults = node.pop("defaults", ["_self_"])
+    merged = OmegaConf.create()
+    for entry in defaults:
+        merged = OmegaConf.merge(merged, node if entry == "_self_" else _compose(entry))
+    return merged
+
+
 def dataset_options(choice: str, root: str | None, overrides: list[str]) -> dict:
-    """The resolved `dataset` group of `dataset=<choice>` with the given overrides."""
+    """The resolved `dataset` group of `dataset=<choice>` with `key=value` overrides."""
     if choice not in dataset_choices():
         raise ConfigError(
             f"Unknown dataset '{choice}'. Valid choices: {', '.join(dataset_choices())}."
         )
-    extra = [f"++dataset.{o}" for o in overrides] + ([f"dataset.root={root}"] if root else [])
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=[f"dataset={choice}", *extra])
-    except HydraException as err:
-        raise ConfigError(f"dataset '{choice}': bad override ({err}).") from err
-    return OmegaConf.to_container(cfg.dataset, resolve=True)
+    cfg = OmegaConf.merge(_compose(choice), OmegaConf.from_dotlist(list(overrides)))
+    if root:
+        cfg.root = root
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def status(choice: str, root: str | None, overrides: list[str] = ()) -> tuple[str, str]:

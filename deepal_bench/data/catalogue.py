@@ -159,8 +159,8 @@ def _stats(data: ALData, mode: str) -> tuple[list[float], list[float]] | None:
 def _normalise(data: ALData, mean: list[float], std: list[float]) -> None:
     shape = (1, -1, 1, 1) if data.is_image else (1, -1)
     m, s = torch.tensor(mean).view(shape), torch.tensor(std).view(shape)
-    for key in _splits(data):
-        setattr(data, key, (getattr(data, key) - m) / s)
+    for key in _splits(data):  # in place: the loaders' raw tensors are fresh copies
+        getattr(data, key).sub_(m).div_(s)
     data.meta.update(mean=list(mean), std=list(std))
 
 
