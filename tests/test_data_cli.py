@@ -98,3 +98,15 @@ def test_each_yaml_composes_and_fails_cleanly_without_files(tmp_path, name, caps
     assert main(["check", name, "--root", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "files not found" in err or "needs dataset" in err
+
+
+def test_data_root_is_not_part_of_the_run_identity(monkeypatch):
+    from deepal_bench.config import config_hash
+
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["dataset=mnist"])
+        other = compose("config", overrides=["dataset=mnist", "dataset.root=/elsewhere"])
+        subset = compose("config", overrides=["dataset=mnist", "dataset.subset=100"])
+    assert config_hash(cfg) == config_hash(other) != config_hash(subset)
+    monkeypatch.setenv("DEEPAL_DATA", "/cluster/data")
+    assert config_hash(cfg) == config_hash(other)
