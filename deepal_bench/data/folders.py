@@ -220,9 +220,7 @@ register_source(
 )
 
 
-def _inat_split(
-    folder: Path, annotation: str, level: str, cap: int | None, image_size: int, seed: int
-):
+def _inat_split(folder: Path, annotation: str, level: str, cap: int | None, seed: int):
     spec = json.loads((folder / annotation).read_text())
     categories = {c["id"]: c[level] for c in spec["categories"]}
     files = {im["id"]: im["file_name"] for im in spec["images"]}
@@ -258,8 +256,8 @@ def load_inaturalist(
         raise unknown_choice("dataset.level", level, ("supercategory", "name"))
     options = {"train_json": train_json, "test_json": test_json}
     folder = ensure("inaturalist", root, False, options) / "inaturalist"
-    train, classes = _inat_split(folder, train_json, level, max_per_class, image_size, split_seed)
-    test, _ = _inat_split(folder, test_json, level, test_max_per_class, image_size, split_seed)
+    train, classes = _inat_split(folder, train_json, level, max_per_class, split_seed)
+    test, _ = _inat_split(folder, test_json, level, test_max_per_class, split_seed)
     index = {c: i for i, c in enumerate(classes)}
     return raw_images(
         "inaturalist",

@@ -191,7 +191,7 @@ def load_cifar10(root: str | None = None, download: bool = False) -> ALData:
 def load_cifar10_imb(
     root: str | None = None,
     download: bool = False,
-    ratios: list[float] = tuple(range(1, 11)),
+    ratios: list[float] | tuple[float, ...] = tuple(range(1, 11)),
     split_seed: int = 0,
 ) -> ALData:
     """CIFAR10-imb (DeepAL+ §3.1): class c of the training set keeps ratios[c]/max(ratios)
