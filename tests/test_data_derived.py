@@ -105,13 +105,15 @@ def test_pipeline_imbalance_and_noise_on_test_split():
     assert len(data.meta["noisy_test"]) == round(0.5 * len(data.y_test))
     with pytest.raises(ConfigError, match="dataset.noise.splits"):
         load_dataset({"name": "iris", "noise": {"splits": ["pool"]}})
+    with pytest.raises(ConfigError, match="Valid keys: kind, fraction, std, amount, splits"):
+        load_dataset({"name": "iris", "noise": {"prob": 0.1}})
 
 
 def test_crop_is_a_shifted_window_of_the_padded_image():
     x = torch.arange(2 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6).repeat(8, 1, 1, 1)
-    aug = ImageAugment(crop_pad=2, fill=(-1.0,))
+    aug = ImageAugment(crop_pad=2, mean=(1.0,), std=(1.0,))  # black = (0 - 1) / 1
     out = aug(x, gen())
-    padded = torch.nn.functional.pad(x + 1, (2, 2, 2, 2)) - 1  # pad with the fill value
+    padded = torch.nn.functional.pad(x + 1, (2, 2, 2, 2)) - 1  # pad with black
     for i in range(len(x)):
         windows = [padded[i, :, dy : dy + 6, dx : dx + 6] for dy in range(5) for dx in range(5)]
         assert any(torch.equal(out[i], w) for w in windows)
@@ -131,21 +133,52 @@ def test_flip_probability_and_identity_affine():
 
 def test_rotation_keeps_centre_and_fills_corners_with_black():
     x = torch.full((32, 1, 9, 9), 2.0)
-    out = ImageAugment(rotate=90.0, fill=(-0.5,))(x, gen())
+    out = ImageAugment(rotate=90.0, mean=(0.5,))(x, gen())
     assert torch.allclose(out[:, :, 4, 4], torch.full((32, 1), 2.0), atol=1e-5)
     corner = out[:, 0, 0, 0]
     assert (corner <= 2.0 + 1e-5).all() and (corner >= -0.5 - 1e-5).all()
     big_turn = (corner < 1.0).sum()  # angles near +-45 degrees uncover the corner
     assert big_turn > 0
-    assert torch.equal(out, ImageAugment(rotate=90.0, fill=(-0.5,))(x, gen()))
+    assert torch.equal(out, ImageAugment(rotate=90.0, mean=(0.5,))(x, gen()))
 
 
-def test_build_augment_fill_and_unknown_key():
-    aug = build_augment({"crop_pad": 4}, [0.5, 0.25], [0.5, 0.25])
-    assert aug.fill == (-1.0, -1.0)
+def test_build_augment_pads_with_black_and_rejects_unknown_keys():
+    aug = build_augment({"crop_pad": 4}, [0.5], [0.5])
+    out = aug(torch.zeros(16, 1, 4, 4), gen())  # 0 = raw 0.5; black = (0 - 0.5) / 0.5 = -1
+    assert set(out.unique().tolist()) == {-1.0, 0.0}
     assert build_augment(None, [0.0], [1.0]) is None
+    assert build_augment({"jitter": 0.4}, [0.0], [1.0]).jitter == (0.4, 0.4, 0.4)
     with pytest.raises(ConfigError, match="Valid keys: crop_pad, hflip, rotate, translate"):
-        build_augment({"jitter": 1}, [0.0], [1.0])
+        build_augment({"blur": 1}, [0.0], [1.0])
+    with pytest.raises(ConfigError, match="resized_crop needs 2 numbers"):
+        build_augment({"resized_crop": [0.1, 0.5, 1.0]}, [0.0], [1.0])
+
+
+def test_resized_crop_stays_inside_the_image():
+    flat = torch.full((16, 3, 8, 8), 0.3)
+    out = ImageAugment(resized_crop=(0.08, 1.0))(flat, gen())
+    assert torch.allclose(out, flat, atol=1e-5)  # windows never leave the image: no black
+    ramp = torch.linspace(0, 1, 8).view(1, 1, 1, 8).expand(16, 3, 8, 8)
+    zoomed = ImageAugment(resized_crop=(0.08, 0.2))(ramp, gen())
+    span = zoomed[:, 0, 4, -1] - zoomed[:, 0, 4, 0]
+    assert (span.abs() < 0.75).all()  # a window of at most ~45% width spans less of the ramp
+
+
+def test_colour_jitter_factors_per_image():
+    grey = torch.full((64, 3, 4, 4), 0.5)
+    out = ImageAugment(jitter=(0.4, 0.4, 0.4))(grey, gen())
+    level = out[:, :, 0, 0]
+    assert torch.allclose(out, level[:, :, None, None].expand_as(out))  # still flat
+    assert torch.allclose(level, level[:, :1].expand_as(level))  # still grey
+    assert level.min() >= 0.5 * 0.6 - 1e-6 and level.max() <= 0.5 * 1.4 + 1e-6
+    colour = torch.rand(8, 3, 4, 4, generator=gen(1)) * 0.4 + 0.3
+    sat = ImageAugment(jitter=(0.0, 0.0, 1.0))(colour, gen())
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    g = (colour * weights).sum(1, keepdim=True)
+    ratio = (sat - g) / (colour - g)  # one saturation factor per image, in [0, 2]
+    per_image = ratio.flatten(1)
+    assert torch.allclose(per_image, per_image[:, :1].expand_as(per_image), atol=1e-3)
+    assert (per_image >= -1e-4).all() and (per_image <= 2 + 1e-4).all()
 
 
 def test_tabular_rejects_augment_and_salt_pepper():

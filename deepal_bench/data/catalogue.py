@@ -75,6 +75,7 @@ PIPELINE_KEYS = (
     "normalize", "augment",
 )  # fmt: skip
 NORMALIZE = ("dataset", "imagenet", "none")
+NOISE_KEYS = ("kind", "fraction", "std", "amount", "splits")
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
@@ -211,6 +212,12 @@ def _derive(data: ALData, steps: dict, seed: int) -> None:
 
 def _noise(data: ALData, spec: dict | str, seed: int) -> None:
     spec = {"kind": spec} if isinstance(spec, str) else dict(spec)
+    unknown = sorted(set(spec) - set(NOISE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown dataset.noise key(s) {', '.join(unknown)}. "
+            f"Valid keys: {', '.join(NOISE_KEYS)}."
+        )
     splits = spec.pop("splits", ["train"])
     for split in splits:
         if split not in ("train", "test", "val"):
@@ -237,6 +244,6 @@ def _attach_augment(data: ALData, spec, stats) -> None:
     if spec and not data.is_image:
         raise ConfigError("dataset.augment applies to image datasets only; set it to null.")
     if spec:
-        mean, std = stats if stats is not None else ([0.0] * data.x_train.shape[1],) * 2
-        data.augment = build_augment(dict(spec), mean, [s or 1.0 for s in std])
+        mean, std = stats if stats is not None else ([0.0] * data.x_train.shape[1], None)
+        data.augment = build_augment(dict(spec), mean, std or [1.0] * len(mean))
         data.meta["augment"] = dict(spec)

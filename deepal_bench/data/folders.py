@@ -24,6 +24,7 @@ BREAKHIS = "BreaKHis_v1/histology_slides/breast"
 WATERBIRDS = "waterbirds_v1.0"
 WATERBIRD_GROUPS = ["landbird_land", "landbird_water", "waterbird_land", "waterbird_water"]
 VAL_MODES = ("drop", "validation", "pool")
+BREAKHIS_AUGMENT = {"rotate": 90.0, "hflip": 0.8, "resized_crop": [0.08, 1.0], "jitter": [0.4] * 3}
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -105,8 +106,8 @@ def load_breakhis(
 ) -> ALData:
     """BreakHis, benign vs malignant (2 classes): 7,909 images, a seeded stratified 30% test
     split gives DeepAL+'s 5,536 train / 2,373 test (Table 3); `magnification` (40, 100, 200,
-    400) keeps one zoom level. Augmentation: rotation 90, horizontal flip p=0.8 (DeepAL+
-    App. D.2; its resized crop and colour jitter are not reproduced)."""
+    400) keeps one zoom level. Augmentation (DeepAL+ App. D.2): rotation 90, horizontal flip
+    p=0.8, random resized crop (area 0.08-1), colour jitter 0.4 (hue jitter not reproduced)."""
     path = ensure("breakhis", root, False) / BREAKHIS
     files, labels = [], []
     for label, cls in enumerate(("benign", "malignant")):
@@ -129,7 +130,7 @@ def load_breakhis(
         x[test],
         y[test],
         2,
-        augment={"rotate": 90.0, "hflip": 0.8},
+        augment=BREAKHIS_AUGMENT,
         meta={"classes": ["benign", "malignant"]},
     )
 
