@@ -128,8 +128,7 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
         gen = torch.Generator().manual_seed(seed + 1)
         keep, val = stratified_split(data.y_train, int(validation), gen)
         data.x_val, data.y_val = data.x_train[val], data.y_train[val]
-        data.x_train, data.y_train = data.x_train[keep], data.y_train[keep]
-        data.meta["train_origin"] = data.meta["train_origin"][keep]
+        _take_rows(data, "train", keep)
     return data
 
 
@@ -169,8 +168,7 @@ def _derive(data: ALData, steps: dict, seed: int) -> None:
     """The derived-dataset transforms (see `deepal_bench.data.derived`) on raw values."""
 
     def take(idx: torch.Tensor) -> None:
-        data.x_train, data.y_train = data.x_train[idx], data.y_train[idx]
-        data.meta["train_origin"] = data.meta["train_origin"][idx]
+        _take_rows(data, "train", idx)
 
     if steps.get("imbalance") is not None:
         take(
@@ -193,9 +191,8 @@ def _derive(data: ALData, steps: dict, seed: int) -> None:
             float(spec.get("std", 0.1)),
             generator(seed, "redundancy"),
         )
-        data.x_train, data.y_train = x, data.y_train[source]
-        data.meta["train_origin"] = data.meta["train_origin"][source]
-        data.meta["redundancy_source"] = source
+        take(source)
+        data.x_train = x
     if steps.get("noise") is not None:
         _noise(data, steps["noise"], seed)
     if steps.get("test_subset") is not None:
@@ -205,9 +202,7 @@ def _derive(data: ALData, steps: dict, seed: int) -> None:
             generator(seed, "test_subset"),
             "dataset.test_subset",
         )
-        data.x_test, data.y_test = data.x_test[idx], data.y_test[idx]
-        if data.groups_test is not None:
-            data.groups_test = data.groups_test[idx]
+        _take_rows(data, "test", idx)
 
 
 def _noise(data: ALData, spec: dict | str, seed: int) -> None:
@@ -234,7 +229,19 @@ def _noise(data: ALData, spec: dict | str, seed: int) -> None:
             amount=float(spec.get("amount", 0.05)),
         )
         setattr(data, key, x)
-        data.meta[f"noisy_{split}"] = chosen
+        mask = torch.zeros(len(x), dtype=torch.bool)
+        mask[chosen] = True
+        data.meta[f"noisy_{split}"] = mask
+
+
+def _take_rows(data: ALData, split: str, idx: torch.Tensor) -> None:
+    """Keep rows `idx` of a split, with its labels, groups and per-row metadata."""
+    for key in (f"x_{split}", f"y_{split}", f"groups_{split}"):
+        if getattr(data, key, None) is not None:
+            setattr(data, key, getattr(data, key)[idx])
+    for key in (f"{split}_origin", f"noisy_{split}"):
+        if key in data.meta:
+            data.meta[key] = data.meta[key][idx]
 
 
 def _attach_augment(data: ALData, spec, stats) -> None:
