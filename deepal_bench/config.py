@@ -8,6 +8,9 @@ from omegaconf import DictConfig, OmegaConf
 # Keys that do not change what a run computes (where it is written, how many trials are
 # wanted — more trials extend a run —, threads, the progress bar).
 NON_IDENTITY_KEYS = ("output_dir", "results_root", "trials", "threads", "progress", "hydra")
+# Dataset keys that say where the files are, not what they contain (a run resumes on a
+# machine whose DEEPAL_DATA differs).
+NON_IDENTITY_DATASET_KEYS = ("root", "download")
 PATH_GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget")
 
 
@@ -16,6 +19,8 @@ def identity(cfg: DictConfig) -> dict:
     container = OmegaConf.to_container(cfg, resolve=False)
     for key in NON_IDENTITY_KEYS:
         container.pop(key, None)
+    for key in NON_IDENTITY_DATASET_KEYS:
+        (container.get("dataset") or {}).pop(key, None)
     return OmegaConf.to_container(OmegaConf.create(container), resolve=True)
 
 

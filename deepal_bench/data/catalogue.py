@@ -1,25 +1,95 @@
-"""The dataset catalogue: `dataset.name` -> loader, and validation-split carving.
+"""The dataset catalogue: `dataset.name` -> loader, and the pipeline every dataset passes.
 
-A loader is called with the keys of the `dataset` config group (minus `name` and the
-keys consumed here) and returns an ALData.
+`load_dataset` calls the loader with the keys of the `dataset` config group that it
+accepts (`root`, `download`, `split_seed`, ...; any other unknown key is a ConfigError),
+then on the training pool of any dataset, in this order and seeded by `split_seed`:
+`imbalance` (class ratios) -> `subset` (random subset size) -> `redundancy`
+(RepeatedMNIST-style) -> `noise`, `test_subset` on the test set, `image_size` (resize),
+normalisation (`normalize`: per-channel / per-feature statistics of the clean training
+split, `imagenet`, or `none`) and the training augmentation (`augment`: `default` = the
+paper's for that dataset, null = none, or a mapping). Finally `budget.validation` points
+are carved from the pool unless the loader ships a validation set.
 """
 
+import inspect
 from collections.abc import Callable
 from functools import partial
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from deepal_bench.data import derived
+from deepal_bench.data.augment import build_augment
 from deepal_bench.data.bundled import TABULAR_NAMES, load_digits, load_tabular
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.folders import (
+    load_breakhis,
+    load_inaturalist,
+    load_tinyimagenet,
+    load_waterbirds,
+)
+from deepal_bench.data.formats import resize
+from deepal_bench.data.medmnist import load_medmnist
+from deepal_bench.data.openml import load_openml
 from deepal_bench.data.splits import stratified_split
-from deepal_bench.errors import ConfigError
+from deepal_bench.data.user import load_imagefolder, load_npz
+from deepal_bench.data.vision import (
+    load_cifar10,
+    load_cifar10_imb,
+    load_cifar100,
+    load_emnist,
+    load_mnist_family,
+    load_svhn,
+)
+from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.registry import Registry
+from deepal_bench.seeding import generator
 
 DATASETS: Registry[Callable[..., ALData]] = Registry("dataset.name")
 DATASETS.register("digits")(load_digits)
 for _name in TABULAR_NAMES:
     DATASETS.register(_name)(partial(load_tabular, _name))
+for _name, _loader in {
+    "mnist": partial(load_mnist_family, "mnist"),
+    "fashionmnist": partial(load_mnist_family, "fashionmnist"),
+    "emnist": load_emnist,
+    "cifar10": load_cifar10,
+    "cifar10_imb": load_cifar10_imb,
+    "cifar100": load_cifar100,
+    "svhn": load_svhn,
+    "medmnist": load_medmnist,
+    "openml": load_openml,
+    "tinyimagenet": load_tinyimagenet,
+    "breakhis": load_breakhis,
+    "waterbirds": load_waterbirds,
+    "inaturalist": load_inaturalist,
+    "imagefolder": load_imagefolder,
+    "npz": load_npz,
+}.items():
+    DATASETS.register(_name)(_loader)
+
+# Keys every dataset accepts; loaders receive those in their signature.
+COMMON_KEYS = ("root", "download", "split_seed")
+PIPELINE_KEYS = (
+    "imbalance", "subset", "redundancy", "noise", "test_subset", "image_size", "resize_mode",
+    "normalize", "augment",
+)  # fmt: skip
+NORMALIZE = ("dataset", "imagenet", "none")
+NOISE_KEYS = ("kind", "fraction", "std", "amount", "splits")
+IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def _call_loader(name: str, options: dict) -> ALData:
+    loader = DATASETS.get(name)
+    accepted = set(inspect.signature(loader).parameters)
+    unknown = sorted(set(options) - accepted - set(COMMON_KEYS))
+    if unknown:
+        valid = sorted(accepted | set(COMMON_KEYS) | set(PIPELINE_KEYS) | {"name"})
+        raise ConfigError(
+            f"dataset '{name}' got unknown option(s) {', '.join(unknown)}. "
+            f"Valid keys: {', '.join(valid)}."
+        )
+    return loader(**{k: v for k, v in options.items() if k in accepted})
 
 
 def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
@@ -32,18 +102,155 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
         OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     )
     name = options.pop("name")
-    loader = DATASETS.get(name)
-    try:
-        data = loader(**options)
-    except TypeError as err:
-        raise ConfigError(f"dataset '{name}' got an unexpected option: {err}") from err
+    steps = {k: options.pop(k) for k in PIPELINE_KEYS if k in options}
+    seed = int(options.get("split_seed", 0) or 0)
+    loader_params = inspect.signature(DATASETS.get(name)).parameters
+    if steps.get("image_size") is not None and "image_size" in loader_params:
+        options["image_size"] = steps.pop("image_size")
+    data = _call_loader(name, options)
+    data.meta.setdefault("train_origin", torch.arange(len(data.y_train)))
+    raw = data.meta.pop("raw", False)
+    mode = steps.get("normalize") or "dataset"
+    if mode not in NORMALIZE:
+        raise unknown_choice("dataset.normalize", mode, NORMALIZE)
+    if steps.get("image_size") is not None:
+        _resize(data, int(steps["image_size"]), steps.get("resize_mode") or "bilinear")
+    stats = _stats(data, mode) if raw else None
+    _derive(data, steps, seed)
+    if stats is not None:
+        _normalise(data, *stats)
+    _attach_augment(data, steps.get("augment", "default"), stats)
     if validation and data.x_val is None:
         if validation >= len(data):
             raise ConfigError(
                 f"budget.validation={validation} is not smaller than the pool ({len(data)})."
             )
-        gen = torch.Generator().manual_seed(int(options.get("split_seed", 0)) + 1)
+        gen = torch.Generator().manual_seed(seed + 1)
         keep, val = stratified_split(data.y_train, int(validation), gen)
         data.x_val, data.y_val = data.x_train[val], data.y_train[val]
-        data.x_train, data.y_train = data.x_train[keep], data.y_train[keep]
+        _take_rows(data, "train", keep)
     return data
+
+
+def _splits(data: ALData) -> list[str]:
+    return [k for k in ("x_train", "x_test", "x_val") if getattr(data, k) is not None]
+
+
+def _resize(data: ALData, size: int, mode: str) -> None:
+    if not data.is_image:
+        raise ConfigError("dataset.image_size applies to image datasets only.")
+    for key in _splits(data):
+        setattr(data, key, resize(getattr(data, key), size, mode))
+
+
+def _stats(data: ALData, mode: str) -> tuple[list[float], list[float]] | None:
+    """Per-channel (images) or per-feature (tabular) mean/std of the clean training split."""
+    if mode == "none":
+        return None
+    if mode == "imagenet":
+        if data.x_train.shape[1] != 3 or not data.is_image:
+            raise ConfigError("dataset.normalize=imagenet needs 3-channel images.")
+        return IMAGENET
+    dims = (0, 2, 3) if data.is_image else (0,)
+    std, mean = torch.std_mean(data.x_train, dim=dims)
+    return mean.tolist(), std.clamp_min(1e-8).tolist()
+
+
+def _normalise(data: ALData, mean: list[float], std: list[float]) -> None:
+    shape = (1, -1, 1, 1) if data.is_image else (1, -1)
+    m, s = torch.tensor(mean).view(shape), torch.tensor(std).view(shape)
+    for key in _splits(data):  # in place: the loaders' raw tensors are fresh copies
+        getattr(data, key).sub_(m).div_(s)
+    data.meta.update(mean=list(mean), std=list(std))
+
+
+def _derive(data: ALData, steps: dict, seed: int) -> None:
+    """The derived-dataset transforms (see `deepal_bench.data.derived`) on raw values."""
+
+    def take(idx: torch.Tensor) -> None:
+        _take_rows(data, "train", idx)
+
+    if steps.get("imbalance") is not None:
+        take(
+            derived.imbalance_indices(
+                data.y_train, list(steps["imbalance"]), generator(seed, "imbalance")
+            )
+        )
+    if steps.get("subset") is not None:
+        take(
+            derived.random_subset(
+                len(data), steps["subset"], generator(seed, "subset"), "dataset.subset"
+            )
+        )
+    if steps.get("redundancy") is not None:
+        spec = steps["redundancy"]
+        spec = spec if isinstance(spec, dict) else {"keep": spec}
+        source, x = derived.redundant(
+            data.x_train,
+            float(spec["keep"]),
+            float(spec.get("std", 0.1)),
+            generator(seed, "redundancy"),
+        )
+        take(source)
+        data.x_train = x
+    if steps.get("noise") is not None:
+        _noise(data, steps["noise"], seed)
+    if steps.get("test_subset") is not None:
+        idx = derived.random_subset(
+            len(data.y_test),
+            steps["test_subset"],
+            generator(seed, "test_subset"),
+            "dataset.test_subset",
+        )
+        _take_rows(data, "test", idx)
+
+
+def _noise(data: ALData, spec: dict | str, seed: int) -> None:
+    spec = {"kind": spec} if isinstance(spec, str) else dict(spec)
+    unknown = sorted(set(spec) - set(NOISE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown dataset.noise key(s) {', '.join(unknown)}. "
+            f"Valid keys: {', '.join(NOISE_KEYS)}."
+        )
+    splits = spec.pop("splits", ["train"])
+    for split in splits:
+        if split not in ("train", "test", "val"):
+            raise unknown_choice("dataset.noise.splits", split, ("train", "test", "val"))
+        key = f"x_{split}"
+        if getattr(data, key) is None:
+            continue
+        chosen, x = derived.add_noise(
+            getattr(data, key),
+            spec.get("kind", "gaussian"),
+            float(spec.get("fraction", 0.1)),
+            generator(seed, "noise", split),
+            std=float(spec.get("std", 1.0)),
+            amount=float(spec.get("amount", 0.05)),
+        )
+        setattr(data, key, x)
+        mask = torch.zeros(len(x), dtype=torch.bool)
+        mask[chosen] = True
+        data.meta[f"noisy_{split}"] = mask
+
+
+def _take_rows(data: ALData, split: str, idx: torch.Tensor) -> None:
+    """Keep rows `idx` of a split, with its labels, groups and per-row metadata."""
+    for key in (f"x_{split}", f"y_{split}", f"groups_{split}"):
+        if getattr(data, key, None) is not None:
+            setattr(data, key, getattr(data, key)[idx])
+    for key in (f"{split}_origin", f"noisy_{split}"):
+        if key in data.meta:
+            data.meta[key] = data.meta[key][idx]
+
+
+def _attach_augment(data: ALData, spec, stats) -> None:
+    default = data.meta.pop("augment", None)
+    if spec == "default":
+        spec = default
+    if spec and not data.is_image:
+        raise ConfigError("dataset.augment applies to image datasets only; set it to null.")
+    if spec:
+        mean, std = stats if stats is not None else ([0.0] * data.x_train.shape[1], None)
+        data.augment = build_augment(dict(spec), mean, std or [1.0] * len(mean))
+        data.meta["augment"] = dict(spec)

@@ -1,0 +1,89 @@
+"""Readers for the on-disk formats the loaders accept, written against the formats
+themselves (torchvision md5-checks CIFAR/SVHN and medmnist asserts official counts, so
+neither is used for reading): MNIST idx (plain or gzip), CIFAR python pickle batches,
+SVHN .mat, and single image files. Images come out as float32 N x C x H x W in [0, 1].
+"""
+
+import gzip
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _open(path: Path):
+    if path.exists():
+        return open(path, "rb")
+    return gzip.open(path.with_name(path.name + ".gz"), "rb")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An idx file (LeCun's MNIST format): 2 zero bytes, dtype code, ndim, big-endian dims."""
+    with _open(Path(path)) as handle:
+        raw = handle.read()
+    if raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an idx file")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
+    data = np.frombuffer(raw, dtype=_IDX_DTYPES[raw[2]], offset=4 + 4 * ndim)
+    return data.reshape(tuple(int(d) for d in dims))
+
+
+def read_pickle_batch(path: Path) -> dict:
+    """A CIFAR python batch: a pickled dict with byte-string keys (b'data', b'labels', ...)."""
+    with open(path, "rb") as handle:
+        return pickle.load(handle, encoding="bytes")
+
+
+def read_mat(path: Path) -> dict:
+    """A MATLAB .mat file (SVHN's `X` H x W x C x N and `y` N x 1)."""
+    from scipy.io import loadmat
+
+    return loadmat(str(path))
+
+
+def to_images(array: np.ndarray, layout: str = "NHWC") -> torch.Tensor:
+    """uint8 (or [0, 1] float) pixels in `layout` (NHW, NHWC, NCHW) -> float32 NCHW in [0, 1]."""
+    array = np.ascontiguousarray(array)
+    x = torch.from_numpy(array if array.flags.writeable else array.copy())
+    if layout == "NHW":
+        x = x.unsqueeze(1)
+    elif layout == "NHWC":
+        x = x.permute(0, 3, 1, 2)
+    elif layout != "NCHW":
+        raise ValueError(f"unknown layout {layout}")
+    if x.dtype == torch.uint8:
+        return x.float().div_(255.0).contiguous()
+    return x.float().contiguous()
+
+
+def resize(x: torch.Tensor, size: int | None, mode: str = "bilinear") -> torch.Tensor:
+    """Resize N x C x H x W images to size x size (no-op when already that size or None)."""
+    if size is None or tuple(x.shape[-2:]) == (size, size):
+        return x
+    kwargs = {} if mode == "nearest" else {"align_corners": False, "antialias": True}
+    return F.interpolate(x, size=(size, size), mode=mode, **kwargs)
+
+
+def read_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """Decode one image file to an H x W x C uint8 array of `size` x `size` pixels."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("L" if channels == 1 else "RGB")
+        if img.size != (size, size):
+            img = img.resize((size, size), Image.BILINEAR)
+        array = np.asarray(img, dtype=np.uint8)
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def read_images(paths: list[Path], size: int, channels: int) -> torch.Tensor:
+    """Decode and stack image files into float32 N x C x size x size in [0, 1]."""
+    out = np.empty((len(paths), size, size, channels), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        out[i] = read_image(path, size, channels)
+    return to_images(out, "NHWC")
