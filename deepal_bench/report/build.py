@@ -30,6 +30,7 @@ class ReportOptions:
     permutations: int = 10_000
     reference: str | None = None
     paper_dir: Path = PAPER_DIR
+    figures: bool = True
 
 
 @dataclass
@@ -180,7 +181,8 @@ def build_report(
         if duel.comparisons.to_numpy().sum() > 0:
             title = f"Dueling matrix, paired t-test at alpha={options.alpha} (FALCUN Fig. 4)"
             table("dueling_matrix", title, tables.dueling_table(duel))
-            report.files += figures.dueling_figure(duel, out / "figures")
+            if options.figures:
+                report.files += figures.dueling_figure(duel, out / "figures")
         perm = permutation_table(
             cells, options.reference or options.baseline, options.baseline, options.permutations
         )
@@ -193,16 +195,8 @@ def build_report(
                 "Ours vs paper (published numbers in results/paper/)",
                 comparison,
             )
-        for setting in sorted(overall["setting"].unique()):
-            report.files += figures.curve_figure(rounds, summary, setting, out / "figures")
-            for column in (MISMATCH, WORST_GROUP):
-                if column in rounds and rounds[rounds["setting"] == setting][column].notna().any():
-                    report.files += figures.curve_figure(
-                        rounds, summary, setting, out / "figures", column
-                    )
-        ratios = tables.auca_ratio_table(rounds, options.baseline)
-        if len(ratios):
-            report.files += figures.auca_boxplot(ratios, out / "figures")
+        if options.figures:
+            report.files += _figures(rounds, summary, options.baseline, out / "figures")
     configs = _configs_table(runs, [*cells, *full_cells])
     atomic_write_csv(out / "configs.csv", configs)
     report.files.append(out / "configs.csv")
@@ -210,6 +204,21 @@ def build_report(
     atomic_write_text(out / "index.md", index)
     report.files.append(out / "index.md")
     return report
+
+
+def _figures(rounds: pd.DataFrame, summary: pd.DataFrame, baseline: str, out: Path) -> list[Path]:
+    """Accuracy (and group accuracy) curves per setting and the AUCA-ratio box plots."""
+    paths = []
+    for setting in sorted(rounds["setting"].unique()):
+        paths += figures.curve_figure(rounds, summary, setting, out)
+        part = rounds[rounds["setting"] == setting]
+        for column in (MISMATCH, WORST_GROUP):
+            if column in part and part[column].notna().any():
+                paths += figures.curve_figure(rounds, summary, setting, out, column)
+    ratios = tables.auca_ratio_table(rounds, baseline)
+    if len(ratios):
+        paths += figures.auca_boxplot(ratios, out)
+    return paths
 
 
 def _index(report: Report, sections, configs: pd.DataFrame, out: Path) -> str:

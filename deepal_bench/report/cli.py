@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="strategy the permutation tests compare every other one with (default: baseline)",
     )
+    parser.add_argument(
+        "--no-figures", action="store_true", help="write the tables and index.md only"
+    )
     parser.add_argument("--paper-dir", type=Path, default=PAPER_DIR, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -76,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         permutations=args.permutations,
         reference=args.reference,
         paper_dir=args.paper_dir,
+        figures=not args.no_figures,
     )
     report = build_report(runs, skipped, out, options)
     for skip in report.skipped:
