@@ -1,6 +1,7 @@
 """Build the whole report from records: tables (Markdown, CSV, LaTeX), figures (PNG, PDF)
 and an index.md linking them with the runs and configs that produced them."""
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from deepal_bench.report.formats import pm, to_markdown, write_table
 from deepal_bench.report.paper import PAPER_DIR, compare, load_published, ours_long
 from deepal_bench.report.permutation import permutation_table
 from deepal_bench.results.collect import (
+    Cell,
     Run,
     Skipped,
+    collect,
     group_cells,
     round_table,
     trial_table,
@@ -120,20 +123,49 @@ def _configs_table(runs: list[Run], cells) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@dataclass
+class Records:
+    """Pooled records of a set of runs, ready for the tables."""
+
+    cells: list[Cell]
+    full_cells: list[Cell]
+    trials: pd.DataFrame
+    rounds: pd.DataFrame
+    full: pd.DataFrame
+    skipped: list[Skipped]
+    notes: list[str]
+
+    def overall(self, baseline: str) -> pd.DataFrame:
+        return tables.overall_table(self.trials, self.rounds, baseline)
+
+
+def pool(runs: list[Run], skipped: list[Skipped], group_by: tuple[str, ...] | None) -> Records:
+    """Split off full-data reference runs, pool the rest into cells, build trial/round tables."""
+    full_runs = [run for run in runs if run.is_full_data]
+    al_runs = [run for run in runs if not run.is_full_data]
+    cells, duplicates, notes = group_cells(al_runs, group_by)
+    full_cells, full_duplicates, full_notes = group_cells(full_runs, group_by)
+    return Records(
+        cells=cells,
+        full_cells=full_cells,
+        trials=trial_table(cells),
+        rounds=round_table(cells),
+        full=tables.full_table(trial_table(full_cells)),
+        skipped=[*skipped, *duplicates, *full_duplicates],
+        notes=[*notes, *full_notes],
+    )
+
+
 def build_report(
     runs: list[Run], skipped: list[Skipped], out: Path, options: ReportOptions
 ) -> Report:
     """Write every table and figure for `runs` into `out` and return what was written."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
-    full_runs = [run for run in runs if run.is_full_data]
-    al_runs = [run for run in runs if not run.is_full_data]
-    cells, duplicates, notes = group_cells(al_runs, options.group_by)
-    full_cells, full_duplicates, full_notes = group_cells(full_runs, options.group_by)
-    skipped = [*skipped, *duplicates, *full_duplicates]
-    notes = [*notes, *full_notes]
-    trials, rounds = trial_table(cells), round_table(cells)
-    full = tables.full_table(trial_table(full_cells))
+    records = pool(runs, skipped, options.group_by)
+    cells, full_cells, full = records.cells, records.full_cells, records.full
+    trials, rounds = records.trials, records.rounds
+    skipped, notes = records.skipped, records.notes
     summary = tables.summary_table(trials)
     report = Report(to_markdown(summary) if len(summary) else "", skipped=skipped, notes=notes)
     sections: list[tuple[str, str, list[Path]]] = []
@@ -251,3 +283,17 @@ def _index(report: Report, sections, configs: pd.DataFrame, out: Path) -> str:
             f"| {row.setting} | {row.strategy} | {row.trials} | {row.seeds} | `{row.config}` |"
         )
     return "\n".join(lines) + "\n"
+
+
+def records_from_dirs(
+    dirs: list[Path], group_by: tuple[str, ...] | None = None, verbose: bool = True
+) -> Records:
+    """Collect and pool every run under `dirs` (skipped runs reported on stderr)."""
+    runs, skipped = collect(dirs)
+    records = pool(runs, skipped, group_by)
+    if verbose:
+        for skip in records.skipped:
+            print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        for note in records.notes:
+            print(f"note: {note}", file=sys.stderr)
+    return records
