@@ -253,3 +253,21 @@ def test_load_run_rejects_bad_config(tmp_path):
     path = write_run(tmp_path / "r", config("random"), RANDOM)
     (path / schema.CONFIG_FILE).write_text("dataset: {name: digits}\ntrials: x\n")
     assert load_run(path).reason.startswith("damaged records")
+
+
+def test_group_columns_give_table8_and_group_curves(sweep, tmp_path):
+    for path in sweep.rglob(schema.ROUNDS_FILE):
+        rounds = pd.read_csv(path)
+        rounds["worst_group_accuracy"] = rounds["accuracy"] - 0.1
+        rounds["mismatch_accuracy"] = rounds["accuracy"] - 0.05
+        rounds.to_csv(path, index=False)
+    out = tmp_path / "report"
+    assert main([str(sweep), "--out", str(out)]) == 0
+    groups = pd.read_csv(out / "groups.csv").set_index("strategy")
+    # a shifted curve has a shifted AUBC: random .6 - .1 ; F-acc .7 - .1
+    assert groups.loc["random", "worst_group_accuracy_aubc_mean"] == pytest.approx(0.5)
+    assert groups.loc["random", "worst_group_accuracy_aubc_std"] == pytest.approx(0.015)
+    assert groups.loc["entropy", "mismatch_accuracy_f_acc_mean"] == pytest.approx(0.8033333 - 0.05)
+    assert "| entropy | 0.6275 ± 0.0115 |" in (out / "groups.md").read_text()
+    figure = out / "figures" / "curve_digits_lenet_10+20_10_imle-topk_worst_group_accuracy.png"
+    assert figure.stat().st_size > 1000

@@ -105,21 +105,21 @@ def _group_display(groups: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _configs_table(runs: list[Run], cells) -> pd.DataFrame:
-    where = {str(run.path): (cell.setting, cell.strategy) for cell in cells for run in cell.runs}
+def _configs_table(cells: list[Cell]) -> pd.DataFrame:
+    """Every run the report used: its cell, trial seeds and config file."""
     rows = []
-    for run in runs:
-        setting, strategy = where.get(str(run.path), (run.setting, run.strategy))
-        seeds = sorted(int(s) for s in run.rounds["seed"].unique())
-        rows.append(
-            {
-                "setting": setting,
-                "strategy": strategy,
-                "trials": len(seeds),
-                "seeds": " ".join(map(str, seeds)),
-                "config": str(run.path / "config.yaml"),
-            }
-        )
+    for cell in cells:
+        for run in cell.runs:
+            seeds = sorted(int(s) for s in run.rounds["seed"].unique())
+            rows.append(
+                {
+                    "setting": cell.setting,
+                    "strategy": cell.strategy,
+                    "trials": len(seeds),
+                    "seeds": " ".join(map(str, seeds)),
+                    "config": str(run.path / "config.yaml"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -229,7 +229,7 @@ def build_report(
             )
         if options.figures:
             report.files += _figures(rounds, summary, options.baseline, out / "figures")
-    configs = _configs_table(runs, [*cells, *full_cells])
+    configs = _configs_table([*cells, *full_cells])
     atomic_write_csv(out / "configs.csv", configs)
     report.files.append(out / "configs.csv")
     index = _index(report, sections, configs, out)

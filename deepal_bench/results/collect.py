@@ -21,8 +21,6 @@ from omegaconf import DictConfig, OmegaConf
 from deepal_bench.config import NON_IDENTITY_KEYS, differing_keys
 from deepal_bench.results import schema
 
-# Keys that distinguish strategies within a setting, not settings from each other.
-STRATEGY_KEYS = ("strategy", "seed")
 # Keys ignored when deciding whether two runs of a cell may be pooled.
 POOLING_IGNORED_KEYS = (*NON_IDENTITY_KEYS, "seed", "store_predictions")
 # The default setting label: dataset / model / budget / estimator-selection.
