@@ -9,6 +9,7 @@ import pandas as pd
 
 from deepal_bench.metrics import (
     aubc,
+    auca,
     auca_ratio,
     dueling_matrix,
     paired_ttest,
@@ -46,7 +47,8 @@ def auca_ratio_table(rounds: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
     Each trial is divided by the baseline's trial with the same seed (so Random's own
     ratio is exactly 1, as in RALIF Table 2); a trial whose seed the baseline lacks is
-    divided by the baseline's mean curve. Settings without the baseline are left out.
+    divided by the baseline's mean curve. Settings without the baseline are left out; a
+    baseline area of 0 gives NaN (`metrics.auca_ratio` refuses it).
     """
     rows = []
     for setting, part in rounds.groupby("setting", sort=True):
@@ -59,13 +61,10 @@ def auca_ratio_table(rounds: pd.DataFrame, baseline: str) -> pd.DataFrame:
         reference = curves.loc[baseline]
         for (strategy, seed), curve in curves.iterrows():
             random_curve = reference.loc[seed] if seed in reference.index else reference.mean()
+            a, r = curve.to_numpy(), random_curve.to_numpy()
+            ratio = auca_ratio(a, r) if auca(r) > 0 else np.nan
             rows.append(
-                {
-                    "setting": setting,
-                    "strategy": strategy,
-                    "seed": seed,
-                    "auca_ratio": auca_ratio(curve.to_numpy(), random_curve.to_numpy()),
-                }
+                {"setting": setting, "strategy": strategy, "seed": seed, "auca_ratio": ratio}
             )
     return pd.DataFrame(rows, columns=["setting", "strategy", "seed", "auca_ratio"])
 
