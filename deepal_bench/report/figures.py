@@ -45,6 +45,8 @@ def curve_figure(
     stats = summary[summary["setting"] == setting].set_index("strategy")
     order = stats.sort_values("aubc_mean", ascending=False).index if metric == "accuracy" else []
     strategies = list(order) + sorted(set(part["strategy"]) - set(order))
+    palette = plt.get_cmap("tab10" if rounds["strategy"].nunique() <= 10 else "tab20")
+    colour = {s: palette(k % palette.N) for k, s in enumerate(sorted(rounds["strategy"].unique()))}
     for strategy in strategies:
         curve = part[part["strategy"] == strategy].groupby("n_labeled")[metric]
         mean, std = curve.mean(), curve.std(ddof=1).fillna(0.0)
@@ -52,14 +54,14 @@ def curve_figure(
         if metric == "accuracy" and strategy in stats.index:
             row = stats.loc[strategy]
             label = f"{strategy} ({row.aubc_mean:.4f} ± {row.aubc_std:.4f})"
-        (line,) = ax.plot(mean.index, mean.to_numpy(), marker="o", markersize=3, label=label)
+        ax.plot(mean.index, mean.to_numpy(), marker="o", ms=3, color=colour[strategy], label=label)
         ax.fill_between(
             mean.index,
             (mean - std).to_numpy(),
             (mean + std).to_numpy(),
             alpha=0.2,
             lw=0,
-            color=line.get_color(),
+            color=colour[strategy],
         )
     ax.set_xlabel("number of labeled samples")
     ax.set_ylabel(metric.replace("_", " "))
