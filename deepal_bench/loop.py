@@ -18,8 +18,9 @@ from deepal_bench.budget import Budget
 from deepal_bench.data import ALData, Pool, load_dataset
 from deepal_bench.data.pool import initial_indices
 from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.metrics import aubc, f_acc
+from deepal_bench.metrics import aubc, f_acc, group_metrics
 from deepal_bench.models import ALModel, build_model
+from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, build_selection
 from deepal_bench.store import RunState, RunStore
@@ -112,6 +113,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunState:
         return state
     exp = Experiment.from_config(cfg)
     configure_torch(cfg, exp.device)
+    if cfg.get("store_predictions", False):
+        write_test_labels(store.path, exp.data.y_test.cpu().numpy())
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
@@ -196,9 +199,11 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
         _sync(exp.device)
         train_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        accuracy, _ = evaluate(model, data.x_test, data.y_test, exp.trainer.cfg.eval_batch_size)
+        accuracy, pred = evaluate(model, data.x_test, data.y_test, exp.trainer.cfg.eval_batch_size)
         _sync(exp.device)
         eval_seconds = time.perf_counter() - start
+        if cfg.get("store_predictions", False):
+            write_predictions(store.path, trial, rnd, pred.cpu().numpy())
         state.rounds.append(
             {
                 "trial": trial,
@@ -209,6 +214,7 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
                 "train_seconds": train_seconds,
                 "query_seconds": query_seconds,
                 "eval_seconds": eval_seconds,
+                **_group_columns(data, pred),
             }
         )
         state.queries.append(
@@ -224,6 +230,19 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
         bar.set_postfix(n_labeled=pool.n_labeled, acc=f"{accuracy:.4f}")
         bar.update(1)
     bar.close()
+
+
+def _group_columns(data: ALData, pred: torch.Tensor) -> dict:
+    """Worst-group / mismatch / per-group accuracy when the dataset defines test groups."""
+    if data.groups_test is None:
+        return {}
+    return group_metrics(
+        pred.cpu().numpy(),
+        data.y_test.cpu().numpy(),
+        data.groups_test.cpu().numpy(),
+        data.group_names or [str(g) for g in range(int(data.groups_test.max()) + 1)],
+        data.meta.get("mismatch_groups", ()),
+    )
 
 
 def _summary_row(rows: list[dict], trial: int) -> dict:

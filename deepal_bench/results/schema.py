@@ -19,3 +19,13 @@ ROUNDS_COLUMNS = [
 ]
 QUERIES_COLUMNS = ["trial", "round", "pool_index"]
 SUMMARY_COLUMNS = ["trial", "aubc", "f_acc", "total_seconds"]
+
+# Optional records (`store_predictions: true`): the test labels once, then the predicted
+# test labels of every (trial, round) as int32 .npy files, for RALIF's label-permutation test.
+PREDICTIONS_DIR = "predictions"
+TEST_LABELS_FILE = "test_labels.npy"
+PREDICTIONS_PATTERN = "trial{trial}-round{round}.npy"
+
+# Extra rounds.csv columns written when the dataset defines test groups (DeepAL+ Table 8):
+# worst_group_accuracy, mismatch_accuracy (when the dataset declares mismatch groups in
+# meta["mismatch_groups"]) and accuracy_<group name> per group (metrics/groups.py).

@@ -1,0 +1,79 @@
+"""RALIF Table 7: label-permutation p-values of every strategy against one reference.
+
+Needs runs recorded with `store_predictions=true`. Per setting, each strategy is compared
+with the reference strategy trial by trial (paired by trial seed) on the first and last
+selection cycle accuracies and on the AUCA ratio (against the baseline's predictions);
+as in RALIF, the largest p-value over the trials is reported (the conservative choice).
+"""
+
+import numpy as np
+import pandas as pd
+
+from deepal_bench.metrics import accuracy_permutation_test, auca_ratio_permutation_test
+from deepal_bench.results.collect import Cell
+from deepal_bench.results.predictions import read_predictions
+
+
+def _trial_predictions(cell: Cell) -> tuple[np.ndarray, dict[int, np.ndarray]] | None:
+    """(test labels, {trial seed: (cycles, n_test) predictions}) of a cell, or None."""
+    labels, by_seed = None, {}
+    for run in cell.runs:
+        stored = read_predictions(run.path)
+        if stored is None:
+            return None
+        labels, predictions = stored
+        for trial, part in run.rounds.groupby("trial"):
+            rounds = sorted(part["round"])
+            cycles = [r for r in rounds if r > 0] or rounds
+            if all((trial, r) in predictions for r in cycles):
+                seed = int(part["seed"].iloc[0])
+                by_seed[seed] = np.stack([predictions[(trial, r)] for r in cycles])
+    return labels, by_seed
+
+
+def permutation_table(
+    cells: list[Cell], reference: str, baseline: str, n_permutations: int = 10_000
+) -> pd.DataFrame:
+    """Largest p-value over paired trials of each strategy vs `reference`, per setting."""
+    rows = []
+    by_setting: dict[str, dict[str, Cell]] = {}
+    for cell in cells:
+        by_setting.setdefault(cell.setting, {})[cell.strategy] = cell
+    for setting, strategies in sorted(by_setting.items()):
+        if reference not in strategies or baseline not in strategies:
+            continue
+        loaded = {name: _trial_predictions(cell) for name, cell in strategies.items()}
+        if any(value is None for value in loaded.values()):
+            continue
+        labels, ref = loaded[reference]
+        _, random = loaded[baseline]
+        for name, (_, preds) in sorted(loaded.items()):
+            if name == reference:
+                continue
+            seeds = sorted(set(preds) & set(ref) & set(random))
+            if not seeds:
+                continue
+            p_first, p_last, p_auca = [], [], []
+            for seed in seeds:
+                a, b, r = ref[seed], preds[seed], random[seed]
+                p_first.append(
+                    accuracy_permutation_test(a[0], b[0], labels, n_permutations, seed).pvalue
+                )
+                p_last.append(
+                    accuracy_permutation_test(a[-1], b[-1], labels, n_permutations, seed).pvalue
+                )
+                p_auca.append(
+                    auca_ratio_permutation_test(a, b, r, labels, n_permutations, seed).pvalue
+                )
+            rows.append(
+                {
+                    "setting": setting,
+                    "reference": reference,
+                    "strategy": name,
+                    "trials": len(seeds),
+                    "first_p": max(p_first),
+                    "last_p": max(p_last),
+                    "auca_ratio_p": max(p_auca),
+                }
+            )
+    return pd.DataFrame(rows)
