@@ -15,6 +15,7 @@ from scipy.io import savemat
 
 from deepal_bench.data import load_dataset
 from deepal_bench.errors import ConfigError
+from deepal_bench.metrics.groups import group_metrics
 
 RAW = {"normalize": "none", "augment": None}
 
@@ -277,6 +278,15 @@ def test_waterbirds_metadata_groups(tmp_path):
         "waterbird_water",
     ]
     assert data.x_val is None
+    # predictions right on groups 0 and 3, wrong on the mismatch groups 1 and 2
+    columns = group_metrics(
+        [0, 1, 0, 1],
+        data.y_test.tolist(),
+        data.groups_test.tolist(),
+        data.group_names,
+        data.meta["mismatch_groups"],
+    )
+    assert columns["mismatch_accuracy"] == 0.0 and columns["worst_group_accuracy"] == 0.0
     val = load_dataset(
         {"name": "waterbirds", "root": str(tmp_path), "image_size": 8, "val": "validation", **RAW}
     )

@@ -200,7 +200,10 @@ def load_waterbirds(
         groups_test=y_test * 2 + place,
         group_names=list(WATERBIRD_GROUPS),
         augment={"hflip": 0.5},
-        meta={"classes": ["landbird", "waterbird"]},
+        meta={
+            "classes": ["landbird", "waterbird"],
+            "mismatch_groups": ["landbird_water", "waterbird_land"],
+        },
         **extra,
     )
 
