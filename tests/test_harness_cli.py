@@ -51,7 +51,7 @@ def test_sweep_writes_records_skips_finished_runs_and_reports(tmp_path):
     )
     assert report.returncode == 0, report.stderr
     assert "| margin | 2 |" in report.stdout and "| random | 2 |" in report.stdout
-    table = pd.read_csv(tmp_path / "report" / "summary.csv")
+    table = pd.read_csv(tmp_path / "report" / "aubc_facc.csv")
     summaries = pd.concat(pd.read_csv(r / schema.SUMMARY_FILE) for r in runs if "margin" in r.parts)
     margin = table.set_index("strategy").loc["margin"]
     assert margin.aubc_mean == pytest.approx(summaries.aubc.mean())
