@@ -45,7 +45,7 @@ class Linear(ALModel):
         return self.drop(self.body(x))
 
 
-def _context(kind: str, strategy, beta: float = 1.0) -> TrainContext:
+def _context(kind: str, strategy, beta: float = 1.0, one_round: bool = False) -> TrainContext:
     data = ALData(
         "toy",
         torch.tensor(X, dtype=torch.float32),
@@ -58,6 +58,8 @@ def _context(kind: str, strategy, beta: float = 1.0) -> TrainContext:
         SelectionRecord(t + 1, torch.tensor([i]), kind, beta, strategy.name, torch.tensor([-1.0]))
         for t, i in enumerate(SELECTED)
     ]
+    if one_round:  # one cycle drawing 2 then 4: the same pools {1,2,3,4} and {1,3,4}
+        records = [SelectionRecord(1, torch.tensor(SELECTED), kind, beta, "x", torch.zeros(2))]
     return TrainContext(data, torch.tensor(LABELED), 2, records, strategy=strategy)
 
 
@@ -144,8 +146,10 @@ def test_power_dependency_by_hand():
     )
 
 
-def test_softrank_dependency_by_hand():
-    """eq. 18 without Z: -β ln r̃, r̃ = 1 + Σ_{x' ∈ U_{τ−1}∖x} σ((H(x') − H(x))/T)."""
+@pytest.mark.parametrize("normalizer", [False, True])
+def test_softrank_dependency_by_hand(normalizer):
+    """eq. 18: -β ln r̃, r̃ = 1 + Σ_{x' ∈ U_{τ−1}∖x} σ((H(x') − H(x))/T); with Z also
+    − ln Σ_{r ≤ |U_{τ−1}|} r^−β (|U_0| = 4, |U_1| = 3; one draw per cycle), a constant."""
     temp, beta = 0.05, 1.5
     h_all = [_entropy_and_grads(i)[0] for i in range(5)]
     pools = {2: [1, 3, 4], 4: [1, 3]}  # U_0 ∖ {2} and U_1 ∖ {4} (U_1 = U_0 ∖ {2})
@@ -158,10 +162,14 @@ def test_softrank_dependency_by_hand():
         dr_dh = (s * (1 - s) * (-1 / temp)).sum()  # pool scores carry no gradient
         gw += -beta / r * dr_dh * dh_w
         gb += -beta / r * dr_dh * dh_b
-    _check(DMLE(rank_temperature=temp), _context("softrank", Entropy(), beta), dep, gw, gb)
+    if normalizer:
+        dep -= sum(np.log(sum(r**-beta for r in range(1, n + 1))) for n in (4, 3))
+    estimator = DMLE(rank_temperature=temp, normalizer=normalizer)
+    _check(estimator, _context("softrank", Entropy(), beta), dep, gw, gb)
 
 
-def test_softmax_with_normaliser_by_hand():
+@pytest.mark.parametrize("one_round", [False, True], ids=["two_cycles", "one_cycle_k2"])
+def test_softmax_with_normaliser_by_hand(one_round):
     """eq. 14 with Z: β H(x) − ln Σ_{x' ∈ U_{τ−1}} exp(β H(x')), gradient through the pool."""
     beta = 1.0
     ent = [_entropy_and_grads(i) for i in range(5)]
@@ -174,7 +182,8 @@ def test_softmax_with_normaliser_by_hand():
         pairs = list(zip(soft, pools[i], strict=True))
         gw += beta * ent[i][1] - sum(q * beta * ent[n][1] for q, n in pairs)
         gb += beta * ent[i][2] - sum(q * beta * ent[n][2] for q, n in pairs)
-    _check(DMLE(normalizer=True), _context("softmax", Entropy(), beta), dep, gw, gb)
+    context = _context("softmax", Entropy(), beta, one_round)
+    _check(DMLE(normalizer=True), context, dep, gw, gb)
 
 
 def test_coreset_score_eq4_by_hand():

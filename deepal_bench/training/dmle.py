@@ -71,7 +71,8 @@ class Acquisition:
         """Uncertainty scores of x under the current parameters (differentiable)."""
         if self.mc_passes:
             with mc_dropout_mode(model):
-                probs = torch.stack([torch.softmax(model(x), 1) for _ in range(self.mc_passes)])
+                passes = [torch.softmax(model(x).float(), 1) for _ in range(self.mc_passes)]
+                probs = torch.stack(passes)
         else:
             with _eval_mode(model):
                 probs = torch.softmax(model(x).float(), 1)
