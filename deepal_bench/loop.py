@@ -94,6 +94,7 @@ class Experiment:
             trainer=Trainer(trainer_cfg, device),
         )
         exp.strategy.check(exp.new_model(seed=0), exp.selection)
+        exp.estimator.check(exp.strategy, exp.selection)
         return exp
 
     def new_model(self, seed: int) -> ALModel:
@@ -186,7 +187,9 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
             model = exp.new_model(derive_seed(trial_seed, rnd, "init"))
         torch.manual_seed(derive_seed(trial_seed, rnd, "train"))
         extension = exp.strategy.trainer_extension()
-        context = TrainContext(data, pool.labeled_indices(), rnd, state.selections)
+        context = TrainContext(
+            data, pool.labeled_indices(), rnd, state.selections, strategy=exp.strategy
+        )
         _sync(exp.device)
         start = time.perf_counter()
         exp.trainer.fit(

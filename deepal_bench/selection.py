@@ -1,8 +1,15 @@
 """The selection seam: turn per-point scores into a batch, and report its log-probability.
 
 Score-based strategies produce one score per candidate; a `Selection` picks the batch.
-`topk` is deterministic (log-probabilities are NaN). Stochastic selections (softmax, power,
-soft-rank sampling, DMLE paper §3 / Kirsch et al. 2021) plug in here by registering a class.
+`topk` is deterministic (log-probabilities are NaN). The stochastic selections of Kirsch et
+al. (2021) (DMLE paper §3.2 Table 1, eq. 6, App. A) sample the batch without replacement by
+Gumbel-perturbed top-k of a log-weight w(x) with coldness `beta`:
+
+- `softmax`:  P(x) ∝ exp(β·a(x))      w = β·a
+- `power`:    P(x) ∝ a(x)^β           w = β·ln a   (scores must be non-negative)
+- `softrank`: P(x) ∝ r(x)^(−β)        w = −β·ln r  (r = 1-based descending rank)
+
+and return, per chosen point in draw order, ln P(x_i | x_1..x_{i−1}) of the sequential draw.
 Batch-aware strategies select directly and only accept `topk` (meaning "no re-sampling").
 """
 
@@ -13,6 +20,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError
+from deepal_bench.kernels.gumbel import descending_ranks, gumbel_topk, sequential_log_probs
 from deepal_bench.registry import Registry
 
 
@@ -45,6 +53,60 @@ class TopK(Selection):
         n = min(n, len(scores))
         order = torch.sort(scores.float(), descending=True, stable=True).indices[:n]
         return Selected(order, torch.full((n,), float("nan")))
+
+
+class StochasticSelection(Selection):
+    """Gumbel top-k sampling without replacement from P(x) ∝ exp(log_weights(scores))."""
+
+    def __init__(self, beta: float = 1.0) -> None:
+        if not beta > 0:
+            raise ConfigError(f"selection.beta must be positive (got {beta}); the paper uses 1.0.")
+        self.beta = float(beta)
+
+    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def select(self, scores: torch.Tensor, n: int, generator: torch.Generator) -> Selected:
+        w = self.log_weights(scores.double())
+        positions = gumbel_topk(w, n, generator)
+        return Selected(positions, sequential_log_probs(w, positions).float())
+
+
+@SELECTIONS.register("softmax")
+class Softmax(StochasticSelection):
+    """Stochastic softmax sampling, P(x) ∝ exp(β·a(x)) (DMLE Table 1; Kirsch et al. 2021)."""
+
+    kind = "softmax"
+
+    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        return self.beta * scores
+
+
+@SELECTIONS.register("power")
+class Power(StochasticSelection):
+    """Stochastic power sampling, P(x) ∝ a(x)^β (DMLE Table 1); zero scores get weight 1e-12^β."""
+
+    kind = "power"
+    floor = 1e-12
+
+    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        if bool((scores < 0).any()):
+            raise ConfigError(
+                "selection=power needs non-negative scores (P(x) ∝ a(x)^beta), but the "
+                f"strategy produced scores down to {float(scores.min()):.4g}; use "
+                "selection=softmax or softrank with this strategy (e.g. margin)."
+            )
+        return self.beta * torch.log(scores.clamp_min(self.floor))
+
+
+@SELECTIONS.register("softrank")
+class SoftRank(StochasticSelection):
+    """Stochastic soft-rank sampling, P(x) ∝ r(x)^(−β), r the descending rank (DMLE Table 1)."""
+
+    kind = "softrank"
+
+    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        return -self.beta * torch.log(descending_ranks(scores).to(scores.dtype))
 
 
 def build_selection(cfg: DictConfig | dict) -> Selection:

@@ -13,7 +13,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.models.lenet import LeNet
 from deepal_bench.models.mlp import MLP
-from deepal_bench.models.resnet import ResNet18
+from deepal_bench.models.resnet import ResNet18, ResNet50
 from deepal_bench.models.vit import SmallViT, ViTB16
 from deepal_bench.registry import Registry
 
@@ -43,6 +43,18 @@ def _resnet18(
 ) -> ALModel:
     _require_image(input_shape, "resnet18")
     return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained)
+
+
+@MODELS.register("resnet50")
+def _resnet50(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    dropout: float = 0.0,
+    pretrained: bool = False,
+    freeze: bool = False,
+) -> ALModel:
+    _require_image(input_shape, "resnet50")
+    return ResNet50(input_shape[0], num_classes, dropout, pretrained, freeze)
 
 
 @MODELS.register("vit_small")

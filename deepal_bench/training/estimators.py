@@ -37,12 +37,16 @@ class SelectionRecord:
 
 @dataclass
 class TrainContext:
-    """What the objective may need beyond the batch: the data, the labeled set, the history."""
+    """What the objective may need beyond the batch: the data, the labeled set, the history.
+
+    `strategy` is the run's strategy instance (DMLE recomputes its acquisition score).
+    """
 
     data: ALData
     labeled: torch.Tensor
     round: int
     selections: list[SelectionRecord] = field(default_factory=list)
+    strategy: object | None = None
 
 
 @dataclass
@@ -63,6 +67,9 @@ class Estimator:
     """Base estimator: subclasses implement `loss`."""
 
     name = "base"
+
+    def check(self, strategy: object, selection: object) -> None:
+        """Fail at start-up when the strategy or selection cannot serve this estimator."""
 
     def loss(self, step: TrainStep) -> torch.Tensor:
         raise NotImplementedError
