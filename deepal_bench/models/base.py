@@ -28,6 +28,15 @@ class ALModel(nn.Module):
     def embedding_dim(self) -> int:
         return self.head.in_features
 
+    def feature_taps(self) -> list[nn.Module]:
+        """Intermediate modules whose outputs feed LPL's loss-prediction module.
+
+        Yoo & Kweon 2019 §3.2 attach the module to several feature levels of the backbone
+        (the four ResNet stages); each model family declares its own levels, shallow to deep.
+        An empty list means the model does not support LPL.
+        """
+        return []
+
     def has_dropout(self) -> bool:
         """True when the model has a dropout module with p > 0 (needed for MC dropout)."""
         return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in self.modules())

@@ -36,3 +36,7 @@ class LeNet(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x))
+
+    def feature_taps(self) -> list[nn.Module]:
+        """Both pooled conv maps and both fully connected activations."""
+        return [self.features[2], self.features[5], self.fc[1], self.fc[4]]

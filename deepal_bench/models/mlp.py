@@ -31,3 +31,7 @@ class MLP(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+    def feature_taps(self) -> list[nn.Module]:
+        """The activations of both hidden layers."""
+        return [self.body[2], self.body[4]]

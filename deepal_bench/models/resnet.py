@@ -42,3 +42,8 @@ class ResNet18(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.backbone(x))
+
+    def feature_taps(self) -> list[nn.Module]:
+        """The four residual stages, as in Yoo & Kweon 2019 Fig. 2 (both stems)."""
+        net = self.backbone
+        return [net.layer1, net.layer2, net.layer3, net.layer4]

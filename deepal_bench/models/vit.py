@@ -1,6 +1,8 @@
 """Vision transformers: a small patch ViT trained from scratch (<= 64 px) and torchvision's
 vit_b_16 for 224 px inputs (Dosovitskiy et al. 2021)."""
 
+import math
+
 import torch
 import torchvision
 from torch import nn
@@ -53,6 +55,10 @@ class SmallViT(ALModel):
         tokens = torch.cat([self.cls.expand(len(x), -1, -1), tokens], dim=1) + self.pos
         return self.dropout(self.norm(self.encoder(tokens)[:, 0]))
 
+    def feature_taps(self) -> list[nn.Module]:
+        """Up to four evenly spaced transformer blocks (token maps, pooled by LPL)."""
+        return _spaced(list(self.encoder.layers))
+
 
 class ViTB16(ALModel):
     """torchvision vit_b_16 (224 px, 3 channels); optional ImageNet weights loaded offline."""
@@ -69,3 +75,15 @@ class ViTB16(ALModel):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.backbone(x))
+
+    def feature_taps(self) -> list[nn.Module]:
+        """Blocks 3, 6, 9 and 12 of the encoder (token maps, pooled by LPL)."""
+        return _spaced(list(self.backbone.encoder.layers))
+
+
+def _spaced(blocks: list[nn.Module], n: int = 4) -> list[nn.Module]:
+    """`n` evenly spaced blocks ending with the last one (all of them when fewer)."""
+    if len(blocks) <= n:
+        return blocks
+    step = len(blocks) / n
+    return [blocks[math.ceil(step * (i + 1)) - 1] for i in range(n)]

@@ -37,12 +37,19 @@ class SelectionRecord:
 
 @dataclass
 class TrainContext:
-    """What the objective may need beyond the batch: the data, the labeled set, the history."""
+    """What the objective may need beyond the batch: the data, the labeled set, the history.
+
+    `unlabeled` (dataset indices of the unlabeled pool) and `seed` (for extensions' own
+    generators, derived per trial and round) serve trainer extensions that train on
+    unlabeled data (WAAL, VAAL); None when the caller does not provide them.
+    """
 
     data: ALData
     labeled: torch.Tensor
     round: int
     selections: list[SelectionRecord] = field(default_factory=list)
+    unlabeled: torch.Tensor | None = None
+    seed: int | None = None
 
 
 @dataclass
