@@ -92,7 +92,8 @@ def deepfool(
     """DeepFool (Moosavi-Dezfooli et al. 2016, Algorithm 2), multi-class, batched.
 
     At x_i, with k0 the original label, w_k = grad f_k - grad f_k0 and f'_k = f_k - f_k0,
-    the step goes toward the closest linearised boundary l = argmin_k |f'_k| / ||w_k||:
+    the step goes toward the closest linearised boundary l = argmin_k |f'_k| / ||w_k||
+    (kept as a running minimum over k, so memory stays O(batch x input)):
     r_i = (|f'_l| + 1e-4) / ||w_l||^2 * w_l, accumulated in r; x_{i+1} = x + (1 + overshoot) r
     (reference implementation), until the label changes or `max_iter` iterations.
     """
@@ -109,23 +110,22 @@ def deepfool(
             break
         xa = (x[idx] + (1 + overshoot) * r_tot[idx]).requires_grad_(True)
         out = logits_fn(xa)
-        grads = torch.stack(
-            [
-                torch.autograd.grad(out[:, k].sum(), xa, retain_graph=k < n_classes - 1)[0]
-                for k in range(n_classes)
-            ],
-            dim=1,
-        ).flatten(2)
         k0 = label[idx]
-        w = grads - grads[torch.arange(len(idx)), k0][:, None]
-        f = (out - out.gather(1, k0[:, None])).detach()
-        w_norm = w.norm(dim=2).clamp_min(1e-12)
-        dist = f.abs() / w_norm
-        dist[torch.arange(len(idx)), k0] = float("inf")
-        best = dist.argmin(1)
-        rows = torch.arange(len(idx))
-        scale = (f[rows, best].abs() + 1e-4) / w_norm[rows, best] ** 2
-        r_tot[idx] += (scale[:, None] * w[rows, best]).view_as(xa)
+        rows = torch.arange(len(idx), device=x.device)
+        f = (out - out[rows, k0][:, None]).detach()
+        (g0,) = torch.autograd.grad(out[rows, k0].sum(), xa, retain_graph=True)
+        best_dist = torch.full((len(idx),), float("inf"), device=x.device)
+        best_step = torch.zeros_like(xa).flatten(1)
+        for k in range(n_classes):
+            (gk,) = torch.autograd.grad(out[:, k].sum(), xa, retain_graph=k < n_classes - 1)
+            w = (gk - g0).flatten(1)
+            w_norm = w.norm(dim=1).clamp_min(1e-12)
+            dist = torch.where(k0 == k, float("inf"), f[:, k].abs() / w_norm)
+            closer = dist < best_dist
+            step = ((f[:, k].abs() + 1e-4) / w_norm**2)[:, None] * w
+            best_dist = torch.where(closer, dist, best_dist)
+            best_step = torch.where(closer[:, None], step, best_step)
+        r_tot[idx] += best_step.view_as(xa)
         iters[idx] += 1
         with torch.no_grad():
             still = logits_fn(x[idx] + (1 + overshoot) * r_tot[idx]).argmax(1) == k0
