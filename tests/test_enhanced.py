@@ -22,6 +22,7 @@ from deepal_bench.strategies.enhanced import (
     loss_prediction_loss,
 )
 from deepal_bench.training.estimators import TrainContext
+from deepal_bench.training.extensions import TrainerExtension
 
 
 def test_ceal_threshold_decays_linearly_to_zero():
@@ -148,3 +149,20 @@ def test_lpl_scores_are_the_loss_module_output():
     expected = lossnet([hidden, torch.relu(model.body[3](hidden))])
     assert torch.allclose(strategy.scores(ctx), expected, atol=1e-6)
     assert not math.isnan(float(strategy.scores(ctx).sum()))
+
+
+def test_chain_extension_concatenates_data_and_sums_losses():
+    class Fixed(TrainerExtension):
+        def __init__(self, value: float) -> None:
+            self.value = value
+
+        def extra_data(self, context):
+            return torch.full((1, 2), self.value), torch.tensor([int(self.value)])
+
+        def loss(self, step):
+            return torch.tensor(self.value)
+
+    chained = ChainExtension([Fixed(1.0), Fixed(2.0)])
+    x, y = chained.extra_data(None)
+    assert x.tolist() == [[1.0, 1.0], [2.0, 2.0]] and y.tolist() == [1, 2]
+    assert chained.loss(None).item() == 3.0
