@@ -133,6 +133,7 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
         pool.labeled = state.labeled.clone()
         model = exp.new_model(derive_seed(trial_seed, state.next_round - 1, "init"))
         model.load_state_dict(state.model_state)
+        exp.strategy.load_state_dict(state.strategy_state or {})
     total_rounds = budget.rounds + 1
     bar = tqdm(
         total=total_rounds,
@@ -188,7 +189,13 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
         torch.manual_seed(derive_seed(trial_seed, rnd, "train"))
         extension = exp.strategy.trainer_extension()
         context = TrainContext(
-            data, pool.labeled_indices(), rnd, state.selections, strategy=exp.strategy
+            data,
+            pool.labeled_indices(),
+            rnd,
+            state.selections,
+            unlabeled=pool.unlabeled_indices(),
+            seed=derive_seed(trial_seed, rnd, "extension"),
+            strategy=exp.strategy,
         )
         _sync(exp.device)
         start = time.perf_counter()
@@ -226,6 +233,7 @@ def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) ->
         state.next_round = rnd + 1
         state.labeled = pool.labeled.clone()
         state.model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        state.strategy_state = exp.strategy.state_dict()
         if rnd == total_rounds - 1:
             state.summary.append(_summary_row(state.rounds, trial))
             state.trial, state.next_round, state.labeled = trial + 1, 0, None

@@ -31,10 +31,12 @@ class RunState:
     labeled: torch.Tensor | None = None
     model_state: dict | None = None
     selections: list[SelectionRecord] = field(default_factory=list)
+    strategy_state: dict | None = None
 
     def start_trial(self, trial: int) -> None:
         self.trial, self.next_round = trial, 0
         self.labeled, self.model_state, self.selections = None, None, []
+        self.strategy_state = None
 
 
 class RunStore:
@@ -94,7 +96,7 @@ class RunStore:
 
     def mark_complete(self, state: RunState, trials: int) -> None:
         """Drop the resumable weights and write the completion marker."""
-        state.model_state, state.labeled = None, None
+        state.model_state, state.labeled, state.strategy_state = None, None, None
         atomic_torch_save(self.file(schema.STATE_FILE), state)
         atomic_write_text(self.file(schema.DONE_FILE), f"{trials} trials complete\n")
 

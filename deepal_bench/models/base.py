@@ -41,6 +41,38 @@ class ALModel(nn.Module):
     def embedding_dim(self) -> int:
         return self.head.in_features
 
+    def feature_taps(self) -> list[nn.Module]:
+        """Intermediate modules whose outputs feed LPL's loss-prediction module.
+
+        Yoo & Kweon 2019 §3.2 attach the module to several feature levels of the backbone
+        (the four ResNet stages); each model family declares its own levels, shallow to deep.
+        An empty list means the model does not support LPL.
+        """
+        return []
+
     def has_dropout(self) -> bool:
         """True when the model has a dropout module with p > 0 (needed for MC dropout)."""
         return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in self.modules())
+
+
+class BackboneClassifier(ALModel):
+    """A feature backbone (its own classifier removed), dropout, and a linear head.
+
+    Dropout sits only between the backbone and the head, so MC dropout runs the backbone
+    once (`mc_trunk`) and re-samples the cheap tail for every pass.
+    """
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, dropout: float):
+        super().__init__()
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.backbone(x))
+
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(h))

@@ -42,3 +42,7 @@ class LeNet(ALModel):
 
     def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
         return self.head(self.fc(h))
+
+    def feature_taps(self) -> list[nn.Module]:
+        """Both pooled conv maps and both fully connected activations."""
+        return [self.features[2], self.features[5], self.fc[1], self.fc[4]]

@@ -37,3 +37,7 @@ class MLP(ALModel):
 
     def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
         return self.head(self.body[-1](h))
+
+    def feature_taps(self) -> list[nn.Module]:
+        """The activations of both hidden layers."""
+        return [self.body[2], self.body[4]]

@@ -4,18 +4,24 @@ DeepAL+ App. D.2: the 7x7 stem for MNIST/FashionMNIST/EMNIST/SVHN/Waterbird, the
 stem (pytorch-cifar) for CIFAR and Tiny ImageNet. Dropout before the head enables MC dropout.
 """
 
-import torch
 import torchvision
 from torch import nn
 
 from deepal_bench.errors import unknown_choice
-from deepal_bench.models.base import ALModel
+from deepal_bench.models.base import BackboneClassifier
 from deepal_bench.models.weights import load_pretrained
 
 STEMS = ("cifar", "imagenet")
 
 
-class ResNet18(ALModel):
+class _ResNet(BackboneClassifier):
+    def feature_taps(self) -> list[nn.Module]:
+        """The four residual stages, as in Yoo & Kweon 2019 Fig. 2 (both stems)."""
+        net = self.backbone
+        return [net.layer1, net.layer2, net.layer3, net.layer4]
+
+
+class ResNet18(_ResNet):
     def __init__(
         self,
         in_channels: int,
@@ -24,7 +30,6 @@ class ResNet18(ALModel):
         dropout: float = 0.3,
         pretrained: bool = False,
     ) -> None:
-        super().__init__()
         if stem not in STEMS:
             raise unknown_choice("model.stem", stem, STEMS)
         net = torchvision.models.resnet18(weights=None)
@@ -36,20 +41,10 @@ class ResNet18(ALModel):
         elif in_channels != 3:
             net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         net.fc = nn.Identity()
-        self.backbone = net
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(512, num_classes)
+        super().__init__(net, 512, num_classes, dropout)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.backbone(x))
 
-    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(x)
-
-    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(h))
-
-class ResNet50(ALModel):
+class ResNet50(_ResNet):
     """ResNet-50 (He et al. 2016) with global average pooling, for the DMLE CIFAR-10 setting.
 
     DMLE §5.1 / the authors' code: ImageNet weights with the backbone frozen and a linear
@@ -64,7 +59,6 @@ class ResNet50(ALModel):
         pretrained: bool = False,
         freeze: bool = False,
     ) -> None:
-        super().__init__()
         net = torchvision.models.resnet50(weights=None)
         if pretrained:
             load_pretrained(net, torchvision.models.ResNet50_Weights.IMAGENET1K_V1)
@@ -74,10 +68,8 @@ class ResNet50(ALModel):
         if freeze:
             for p in net.parameters():
                 p.requires_grad_(False)
-        self.backbone = net
+        super().__init__(net, 2048, num_classes, dropout)
         self.frozen = freeze
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2048, num_classes)
 
     def train(self, mode: bool = True) -> "ResNet50":
         """A frozen backbone stays in eval mode (its BatchNorm statistics are not updated)."""
@@ -85,6 +77,3 @@ class ResNet50(ALModel):
         if self.frozen:
             self.backbone.eval()
         return self
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.backbone(x))

@@ -1,11 +1,13 @@
 """Vision transformers: a small patch ViT trained from scratch (<= 64 px) and torchvision's
 vit_b_16 for 224 px inputs (Dosovitskiy et al. 2021)."""
 
+import math
+
 import torch
 import torchvision
 from torch import nn
 
-from deepal_bench.models.base import ALModel
+from deepal_bench.models.base import ALModel, BackboneClassifier
 from deepal_bench.models.weights import load_pretrained
 
 
@@ -53,19 +55,36 @@ class SmallViT(ALModel):
         tokens = torch.cat([self.cls.expand(len(x), -1, -1), tokens], dim=1) + self.pos
         return self.dropout(self.norm(self.encoder(tokens)[:, 0]))
 
+    def feature_taps(self) -> list[nn.Module]:
+        """Up to four evenly spaced transformer blocks (token maps, pooled by LPL)."""
+        return _spaced(list(self.encoder.layers))
 
-class ViTB16(ALModel):
+
+class ViTB16(BackboneClassifier):
     """torchvision vit_b_16 (224 px, 3 channels); optional ImageNet weights loaded offline."""
 
     def __init__(self, num_classes: int, dropout: float = 0.1, pretrained: bool = False) -> None:
-        super().__init__()
         net = torchvision.models.vit_b_16(weights=None, dropout=dropout)
         if pretrained:
             load_pretrained(net, torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1)
         net.heads = nn.Identity()
-        self.backbone = net
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(net.hidden_dim, num_classes)
+        super().__init__(net, net.hidden_dim, num_classes, dropout)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.backbone(x))
+    def mc_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def mc_tail(self, h: torch.Tensor) -> torch.Tensor:
+        """The encoder has dropout of its own: every pass runs the whole network."""
+        return self(h)
+
+    def feature_taps(self) -> list[nn.Module]:
+        """Blocks 3, 6, 9 and 12 of the encoder (token maps, pooled by LPL)."""
+        return _spaced(list(self.backbone.encoder.layers))
+
+
+def _spaced(blocks: list[nn.Module], n: int = 4) -> list[nn.Module]:
+    """`n` evenly spaced blocks ending with the last one (all of them when fewer)."""
+    if len(blocks) <= n:
+        return blocks
+    step = len(blocks) / n
+    return [blocks[math.ceil(step * (i + 1)) - 1] for i in range(n)]

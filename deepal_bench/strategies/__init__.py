@@ -1,6 +1,15 @@
 """Query strategies, one file per family; importing this package registers them all."""
 
-from deepal_bench.strategies import baseline, diversity, hybrid, uncertainty
+from deepal_bench.strategies import (
+    adversarial,
+    baseline,
+    diversity,
+    enhanced,
+    hybrid,
+    uncertainty,
+    vaal,
+    waal,
+)
 from deepal_bench.strategies.base import (
     BatchStrategy,
     QueryContext,
@@ -11,6 +20,10 @@ from deepal_bench.strategies.base import (
 from deepal_bench.strategies.registry import STRATEGIES, build_strategy, register
 
 __all__ = [
+    "adversarial",
+    "enhanced",
+    "vaal",
+    "waal",
     "STRATEGIES",
     "BatchStrategy",
     "QueryContext",

@@ -118,6 +118,15 @@ class Strategy:
         """Hooks into training for strategies that change what is trained (default: none)."""
         return None
 
+    def state_dict(self) -> dict:
+        """State trained alongside the model that the next query needs (LPL's loss module,
+        WAAL's critic); saved with the model so that a resumed run queries as the
+        uninterrupted one would. Default: none."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned (called when a run resumes)."""
+
 
 class ScoreStrategy(Strategy):
     """Scores every candidate (higher = more informative); the selection picks the batch."""

@@ -40,6 +40,9 @@ class TrainContext:
     """What the objective may need beyond the batch: the data, the labeled set, the history.
 
     `strategy` is the run's strategy instance (DMLE recomputes its acquisition score).
+    `unlabeled` (dataset indices of the unlabeled pool) and `seed` (for extensions' own
+    generators, derived per trial and round) serve trainer extensions that train on
+    unlabeled data (WAAL, VAAL); None when the caller does not provide them.
     """
 
     data: ALData
@@ -47,6 +50,8 @@ class TrainContext:
     round: int
     selections: list[SelectionRecord] = field(default_factory=list)
     strategy: object | None = None
+    unlabeled: torch.Tensor | None = None
+    seed: int | None = None
 
 
 @dataclass

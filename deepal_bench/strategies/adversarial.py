@@ -1,0 +1,142 @@
+"""Adversarial active learning (Ducoffe & Precioso 2018, DFAL; DeepAL+ AdvBIM/AdvDeepFool).
+
+Every candidate is attacked (batched on the model's device, `kernels.adversarial`); the
+points with the smallest perturbation that flips the prediction are the closest to the
+decision boundary and are queried first (`kernels.adversarial_scores`). With
+`add_adversarial: true` the queried points' adversarial examples join that round's
+training with the queried (oracle) labels, as DFAL does; the examples come from the model
+that made the query, so they exist for that round only (the default, like DeepAL+, is off).
+"""
+
+from dataclasses import fields
+
+import torch
+
+from deepal_bench.data.dataset import ALData
+from deepal_bench.errors import ConfigError
+from deepal_bench.kernels.adversarial import AdversarialResult, adversarial_scores, bim, deepfool
+from deepal_bench.selection import Selection
+from deepal_bench.strategies.base import QueryContext, QueryResult, ScoreStrategy
+from deepal_bench.strategies.registry import register
+from deepal_bench.training.estimators import TrainContext
+from deepal_bench.training.extensions import TrainerExtension
+
+
+def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The normalised image range: (0 - mean) / std .. (1 - mean) / std per channel when the
+    dataset records its normalisation, else the training set's per-channel extremes; None
+    for tabular data (no clipping)."""
+    if not data.is_image:
+        return None
+    channels = data.x_train.shape[1]
+    if "mean" in data.meta and "std" in data.meta:
+        mean = torch.tensor(data.meta["mean"], dtype=torch.float32).expand(channels)
+        std = torch.tensor(data.meta["std"], dtype=torch.float32).expand(channels)
+        low, high = (0 - mean) / std, (1 - mean) / std
+    else:
+        flat = data.x_train.transpose(0, 1).flatten(1)
+        low, high = flat.min(1).values.float().cpu(), flat.max(1).values.float().cpu()
+    return low.view(1, -1, 1, 1).to(device), high.view(1, -1, 1, 1).to(device)
+
+
+class AdversarialExamples(TrainerExtension):
+    """The queried points' adversarial examples, labeled with the queried labels."""
+
+    def __init__(self, x: torch.Tensor, indices: torch.Tensor) -> None:
+        self.x, self.indices = x, indices
+
+    def extra_data(self, context: TrainContext) -> tuple[torch.Tensor, torch.Tensor]:
+        y = context.data.y_train[self.indices.to(context.data.y_train.device)]
+        return self.x.to(context.data.x_train.device), y
+
+
+class _Adversarial(ScoreStrategy):
+    def __init__(self, add_adversarial: bool = False) -> None:
+        self.add_adversarial = add_adversarial
+        self._pending: AdversarialExamples | None = None
+
+    def attack(self, ctx: QueryContext, x: torch.Tensor) -> AdversarialResult:
+        raise NotImplementedError
+
+    def _attack_indices(
+        self, ctx: QueryContext, indices: torch.Tensor, keep: bool = False
+    ) -> list[AdversarialResult]:
+        """Attack `indices` in batches; perturbations are dropped unless `keep`."""
+        model = ctx.model
+        was_training = model.training
+        model.eval()
+        try:
+            results = []
+            for i in range(0, len(indices), ctx.batch_size):
+                idx = indices[i : i + ctx.batch_size].to(ctx.data.x_train.device)
+                x = ctx.data.x_train[idx].to(ctx.device).float()
+                result = self.attack(ctx, x)
+                if not keep:
+                    result.perturbation = result.perturbation.new_empty(0)
+                results.append(result)
+        finally:
+            model.train(was_training)
+        return results
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        results = self._attack_indices(ctx, ctx.candidates)
+        if not results:
+            return torch.empty(0, device=ctx.device)
+        merged = AdversarialResult(
+            *(torch.cat([getattr(r, f.name) for r in results]) for f in fields(AdversarialResult))
+        )
+        return adversarial_scores(merged)
+
+    def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:
+        result = super().query(ctx, n, selection)
+        self._pending = None
+        if self.add_adversarial and len(result.indices):
+            adv = self._attack_indices(ctx, result.indices, keep=True)
+            x = ctx.data.x_train[result.indices.to(ctx.data.x_train.device)].to(ctx.device)
+            r = torch.cat([a.perturbation for a in adv])
+            self._pending = AdversarialExamples((x + r).detach(), result.indices.cpu())
+        return result
+
+    def trainer_extension(self) -> TrainerExtension | None:
+        pending, self._pending = self._pending, None
+        return pending
+
+
+@register("adv_bim")
+class AdvBIM(_Adversarial):
+    """AdvBIM (DeepAL+): BIM steps of `eps` until the label flips, at most `max_iter`,
+    projected onto an L-inf ball of radius `eps_ball` (none = unbounded) and clipped to the
+    pixel range; smallest perturbation first."""
+
+    def __init__(
+        self,
+        eps: float = 0.05,
+        max_iter: int = 50,
+        eps_ball: float | None = None,
+        add_adversarial: bool = False,
+    ) -> None:
+        if eps <= 0 or max_iter < 1 or (eps_ball is not None and eps_ball <= 0):
+            raise ConfigError("strategy.eps, max_iter and eps_ball must be positive.")
+        super().__init__(add_adversarial)
+        self.eps, self.max_iter, self.eps_ball = eps, max_iter, eps_ball
+
+    def attack(self, ctx: QueryContext, x: torch.Tensor) -> AdversarialResult:
+        clip = pixel_range(ctx.data, x.device)
+        return bim(ctx.model, x, self.eps, self.max_iter, self.eps_ball, clip)
+
+
+@register("adv_deepfool")
+class AdvDeepFool(_Adversarial):
+    """DFAL (Ducoffe & Precioso 2018): DeepFool toward the closest boundary, at most
+    `max_iter` = 50 iterations, overshoot 0.02; smallest perturbation first."""
+
+    def __init__(
+        self, max_iter: int = 50, overshoot: float = 0.02, add_adversarial: bool = False
+    ) -> None:
+        if max_iter < 1 or overshoot < 0:
+            raise ConfigError("strategy.max_iter must be >= 1 and overshoot >= 0.")
+        super().__init__(add_adversarial)
+        self.max_iter, self.overshoot = max_iter, overshoot
+
+    def attack(self, ctx: QueryContext, x: torch.Tensor) -> AdversarialResult:
+        return deepfool(ctx.model, x, self.max_iter, self.overshoot)
