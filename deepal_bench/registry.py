@@ -1,9 +1,12 @@
 """Name -> class registries, so that adding a component is one class plus one YAML file."""
 
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from deepal_bench.errors import unknown_choice
+from omegaconf import DictConfig, OmegaConf
+
+from deepal_bench.errors import ConfigError, unknown_choice
 
 T = TypeVar("T")
 
@@ -30,6 +33,24 @@ class Registry(Generic[T]):
         if name not in self._items:
             raise unknown_choice(self.key, name, self._items)
         return self._items[name]
+
+    def build(self, cfg: DictConfig | dict, *args: Any) -> Any:
+        """Call the factory named by `cfg["name"]` with `*args` and the other keys of `cfg`.
+
+        Options the factory does not take are a ConfigError naming them (checked against
+        its signature before the call, so errors raised inside the factory pass through).
+        """
+        options = (
+            OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+        )
+        name = options.pop("name")
+        factory = self.get(name)
+        try:
+            inspect.signature(factory).bind(*args, **options)
+        except TypeError as err:
+            group = self.key.split(".")[0]
+            raise ConfigError(f"{group} '{name}' got an unexpected option: {err}") from err
+        return factory(*args, **options)
 
     def names(self) -> list[str]:
         return sorted(self._items)

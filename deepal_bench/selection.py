@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.gumbel import descending_ranks, gumbel_topk, sequential_log_probs
@@ -110,11 +110,4 @@ class SoftRank(StochasticSelection):
 
 
 def build_selection(cfg: DictConfig | dict) -> Selection:
-    options = (
-        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    )
-    name = options.pop("name")
-    try:
-        return SELECTIONS.get(name)(**options)
-    except TypeError as err:
-        raise ConfigError(f"selection '{name}' got an unexpected option: {err}") from err
+    return SELECTIONS.build(cfg)

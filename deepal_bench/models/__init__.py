@@ -7,7 +7,7 @@ and ResNet18 (CIFAR stem) for other images.
 
 from collections.abc import Callable
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
@@ -95,14 +95,7 @@ def _require_image(input_shape: tuple[int, ...], name: str) -> None:
 
 def build_model(cfg: DictConfig | dict, input_shape: tuple[int, ...], num_classes: int) -> ALModel:
     """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`."""
-    options = (
-        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    )
-    factory = MODELS.get(options.pop("name"))
-    try:
-        return factory(tuple(input_shape), num_classes, **options)
-    except TypeError as err:
-        raise ConfigError(f"model '{cfg['name']}' got an unexpected option: {err}") from err
+    return MODELS.build(cfg, tuple(input_shape), num_classes)
 
 
 __all__ = ["ALModel", "MODELS", "build_model"]

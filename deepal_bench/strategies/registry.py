@@ -1,8 +1,7 @@
 """Strategy registry: `strategy.name` -> class; the remaining config keys are its options."""
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from deepal_bench.errors import ConfigError
 from deepal_bench.registry import Registry
 from deepal_bench.strategies.base import Strategy
 
@@ -20,12 +19,4 @@ def register(name: str):
 
 
 def build_strategy(cfg: DictConfig | dict) -> Strategy:
-    options = (
-        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    )
-    name = options.pop("name")
-    cls = STRATEGIES.get(name)
-    try:
-        return cls(**options)
-    except TypeError as err:
-        raise ConfigError(f"strategy '{name}' got an unexpected option: {err}") from err
+    return STRATEGIES.build(cfg)

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.registry import Registry
 
@@ -94,11 +93,4 @@ class IMLE(Estimator):
 
 
 def build_estimator(cfg: DictConfig | dict) -> Estimator:
-    options = (
-        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    )
-    name = options.pop("name")
-    try:
-        return ESTIMATORS.get(name)(**options)
-    except TypeError as err:
-        raise ConfigError(f"estimator '{name}' got an unexpected option: {err}") from err
+    return ESTIMATORS.build(cfg)
