@@ -1,6 +1,14 @@
 """Query strategies, one file per family; importing this package registers them all."""
 
-from deepal_bench.strategies import baseline, diversity, hybrid, uncertainty
+from deepal_bench.strategies import (
+    baseline,
+    diversity,
+    falcun,
+    hybrid,
+    ralif,
+    related,
+    uncertainty,
+)
 from deepal_bench.strategies.base import (
     BatchStrategy,
     QueryContext,
@@ -20,7 +28,10 @@ __all__ = [
     "baseline",
     "build_strategy",
     "diversity",
+    "falcun",
     "hybrid",
+    "ralif",
     "register",
+    "related",
     "uncertainty",
 ]
