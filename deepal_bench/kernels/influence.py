@@ -6,8 +6,9 @@ the labeled set is H = 1/m sum_i (diag(p_i) - p_i p_i^T) ⊗ h~_i h~_i^T (h~ = [
 `damping` * I and invert it once (Cholesky, float64). Adding a candidate x_s with label k
 moves the head by IL = -1/m H^-1 g_s^k (eq. 6, weight 1/m_c), where g_s^k = (p_s - e_k) ⊗ h~_s
 is its loss gradient. The pseudo-labeled loss on the reference points is then evaluated
-exactly at the moved head (eq. 5: y~_i = argmax p_i), for every candidate and class, batched
-over candidate chunks (cost ~ N r C^2 D, memory chunk x r x C^2, never N x N).
+exactly at the moved head (eq. 5: y~_i = argmax p_i), for every (candidate, class) pair with
+a non-zero weight, batched over chunks of pairs (two matmuls per chunk; memory chunk x C D~
+and chunk x r x C, never N x N).
 """
 
 import torch
@@ -57,37 +58,40 @@ def influence_losses(
     labeled_probs: torch.Tensor,
     labeled_emb: torch.Tensor,
     damping: float = 0.01,
-    chunk: int = 64,
+    mask: torch.Tensor | None = None,
+    chunk: int = 256,
 ) -> torch.Tensor:
     """L[s, k]: mean pseudo-label CE over the reference points after the influence step for
-    candidate s labeled k. Returns N x C."""
+    candidate s labeled k; N x C. Only pairs where `mask` is True are computed (others 0).
+
+    Per (s, k) pair: dW~ = -1/m H^-1 g_s^k (one row of G @ H^-1 for the stacked gradients G),
+    then the reference logits move by dW~ h~_i. Cost (C D~)^2 + r C D~ per pair.
+    """
     m = len(labeled_probs)
     n_classes = cand_probs.shape[1]
-    hess = head_hessian(labeled_probs, labeled_emb, damping)
-    q = torch.cholesky_inverse(torch.linalg.cholesky(hess))
-    d = hess.shape[0] // n_classes
     dev = cand_probs.device
-    q = q.reshape(n_classes, d, n_classes, d).float().to(dev)
+    hess = head_hessian(labeled_probs, labeled_emb, damping)
+    q = torch.cholesky_inverse(torch.linalg.cholesky(hess)).float().to(dev)
     h_ref = with_bias(ref_emb.float())
     z_ref = torch.log(ref_probs.float().clamp_min(1e-30))
     y_ref = ref_probs.argmax(1)
-    # proj[i, c, c', e] = sum_d h~_i[d] Q[(c, d), (c', e)]
-    proj = torch.einsum("id,cdCe->icCe", h_ref, q)
+    base = z_ref.gather(1, y_ref[:, None]).squeeze(1)
     h_cand = with_bias(cand_emb.float())
     p_cand = cand_probs.float()
-    out = torch.empty(len(cand_probs), n_classes, device=dev)
-    eye = torch.eye(n_classes, device=dev)
-    for start in range(0, len(p_cand), chunk):
-        hs, ps = h_cand[start : start + chunk], p_cand[start : start + chunk]
-        # kern[s, i, c, c'] = h~_i^T Q_(c, c') h~_s
-        kern = torch.einsum("icCe,se->sicC", proj, hs)
-        # a[s, k, c'] = p_s[c'] - [k == c']; shift[s, i, k, c] = -1/m sum_c' kern a
-        a = ps[:, None, :] - eye[None]
-        shift = -torch.einsum("sicC,skC->sikc", kern, a) / m
-        logits = z_ref[None, :, None, :] + shift
-        picked = logits.gather(3, y_ref.view(1, -1, 1, 1).expand(*logits.shape[:3], 1))
-        loss = torch.logsumexp(logits, 3) - picked.squeeze(3)
-        out[start : start + chunk] = loss.mean(1)
+    if mask is None:
+        mask = torch.ones_like(p_cand, dtype=torch.bool)
+    pairs = torch.nonzero(mask.to(dev))
+    out = torch.zeros(len(p_cand), n_classes, device=dev)
+    for start in range(0, len(pairs), chunk):
+        s, k = pairs[start : start + chunk].unbind(1)
+        a = p_cand[s].clone()
+        a[torch.arange(len(s), device=dev), k] -= 1.0
+        grads = (a[:, :, None] * h_cand[s][:, None, :]).reshape(len(s), -1)
+        step = (grads @ q).reshape(len(s), n_classes, -1) / -m
+        shift = torch.matmul(h_ref, step.transpose(1, 2))  # pairs x r x C
+        picked = shift.gather(2, y_ref.view(1, -1, 1).expand(len(s), -1, 1)).squeeze(2)
+        loss = torch.logsumexp(shift + z_ref, 2) - picked - base
+        out[s, k] = loss.mean(1)
     return out
 
 
@@ -101,12 +105,13 @@ def ralif_scores(
     variant: str = "truncated",
     tau: float | None = None,
     damping: float = 0.01,
-    chunk: int = 64,
+    chunk: int = 256,
 ) -> torch.Tensor:
     """Expected unlabeled loss per candidate (eqs. 7-9); lower = more useful. tau = 4/K."""
     tau = 4.0 / cand_probs.shape[1] if tau is None else tau
     weights = class_weights(cand_probs.float(), variant, tau)
     losses = influence_losses(
-        cand_probs, cand_emb, ref_probs, ref_emb, labeled_probs, labeled_emb, damping, chunk
-    )
+        cand_probs, cand_emb, ref_probs, ref_emb, labeled_probs, labeled_emb, damping,
+        mask=weights > 0, chunk=chunk,
+    )  # fmt: skip
     return (weights * losses).sum(1)
