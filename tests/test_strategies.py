@@ -223,3 +223,17 @@ def test_score_strategies_map_selection_positions_to_dataset_indices():
     ctx = query_context(model, data, pool)
     result = build("margin").query(ctx, 3, _Fixed())
     assert result.indices.tolist() == ctx.candidates[:3].tolist()
+
+
+class _NoLinearHead(ALModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Sequential(nn.Linear(4, 3))
+
+
+@pytest.mark.parametrize("name", ["grad_norm", "ralif", "alfamix"])
+def test_head_strategies_need_a_linear_head(name):
+    with pytest.raises(ConfigError, match="linear head"):
+        build_strategy({"name": name, "tau": 0.5} if name == "ralif" else {"name": name}).check(
+            _NoLinearHead(), TopK()
+        )

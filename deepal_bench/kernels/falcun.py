@@ -28,29 +28,37 @@ def falcun(
     if not (uncertainty or diversity):
         raise ValueError("falcun needs the uncertainty or the diversity term (or both)")
     deterministic = gamma == "det" or (isinstance(gamma, float) and math.isinf(gamma))
-    probs = probs.float()
+    if not deterministic:
+        gamma = float(gamma)
+        power = int(gamma) if gamma.is_integer() else gamma
+    probs = probs.float().contiguous()
     size = len(probs)
     n = min(n, size)
     top2 = probs.topk(2, dim=1).values
     u = 1.0 - (top2[:, 0] - top2[:, 1])
     d_raw = u.clone()
+    r = torch.empty_like(u)
     taken = torch.zeros(size, dtype=torch.bool, device=probs.device)
     chosen: list[int] = []
     for _ in range(n):
-        r = u.clone() if uncertainty else torch.zeros_like(u)
         if diversity:
-            lo, hi = d_raw.min(), d_raw.max()
-            if hi > lo:
-                r += (d_raw - lo) / (hi - lo)
-        if deterministic:
-            idx = int(torch.argmax(r.masked_fill(taken, -1.0)))
+            lo, hi = torch.aminmax(d_raw)
+            scale = torch.where(hi > lo, 1.0 / (hi - lo), torch.zeros_like(hi))
+            torch.sub(d_raw, lo, out=r).mul_(scale)
+            if uncertainty:
+                r.add_(u)
         else:
+            r.copy_(u)
+        if deterministic:
+            idx = int(torch.argmax(r.masked_fill_(taken, -1.0)))
+        else:
+            r.masked_fill_(taken, 0.0)
             top = r.max()
-            w = (r / top).pow(float(gamma)) if top > 0 else torch.zeros_like(r)
-            w = w.masked_fill(taken, 0.0)
+            w = r.div_(torch.where(top > 0, top, torch.ones_like(top))).pow_(power)
             idx = sample_proportional(w, generator, exclude=torch.tensor(chosen, dtype=torch.long))
         chosen.append(idx)
         taken[idx] = True
         if diversity:
-            torch.minimum(d_raw, (probs - probs[idx]).abs().sum(1), out=d_raw)
+            dist = torch.cdist(probs, probs[idx : idx + 1], p=1.0).squeeze(1)
+            torch.minimum(d_raw, dist, out=d_raw)
     return torch.tensor(chosen, dtype=torch.long, device=probs.device)

@@ -17,11 +17,11 @@ def kcenter_greedy(pool_emb: torch.Tensor, labeled_emb: torch.Tensor, n: int) ->
     distinct positions into `pool_emb`.
     """
     n = min(n, len(pool_emb))
-    mean = pool_emb.double().mean(0)
-    pool = (pool_emb.double() - mean).float()
+    mean = pool_emb.float().mean(0, dtype=torch.float64).float()
+    pool = pool_emb.float() - mean
     norms = (pool * pool).sum(1)
     if len(labeled_emb):
-        labeled = (labeled_emb.to(pool.device).double() - mean).float()
+        labeled = labeled_emb.to(pool.device).float() - mean
         min_d = min_sq_dists(pool, labeled)
     else:
         min_d = norms.clone()

@@ -133,6 +133,12 @@ class Strategy:
                 f"'{type(model).__name__}' has no dropout layer with p > 0; set model.dropout "
                 f"to a positive value."
             )
+        if HEAD in self.needs and not isinstance(getattr(model, "head", None), torch.nn.Linear):
+            raise ConfigError(
+                f"strategy '{self.name}' needs the model's linear head (closed-form "
+                f"last-layer gradients) but model '{type(model).__name__}' has no "
+                f"`head: nn.Linear`."
+            )
 
     def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:
         raise NotImplementedError
