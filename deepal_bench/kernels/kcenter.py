@@ -19,7 +19,7 @@ def kcenter_greedy(pool_emb: torch.Tensor, labeled_emb: torch.Tensor, n: int) ->
     n = min(n, len(pool_emb))
     mean = pool_emb.float().mean(0, dtype=torch.float64).float()
     pool = pool_emb.float() - mean
-    norms = (pool * pool).sum(1)
+    norms = torch.linalg.vector_norm(pool, dim=1).square_()
     if len(labeled_emb):
         labeled = labeled_emb.to(pool.device).float() - mean
         min_d = min_sq_dists(pool, labeled)

@@ -16,7 +16,7 @@ def kmeanspp(emb: torch.Tensor, n: int, generator: torch.Generator) -> torch.Ten
     n = min(n, len(emb))
     x = emb.float()
     x = x - x.mean(0, dtype=torch.float64).float()
-    norms = (x * x).sum(1)
+    norms = torch.linalg.vector_norm(x, dim=1).square_()
 
     def dist_to(c: int) -> torch.Tensor:
         return (norms - 2.0 * (x @ x[c]) + norms[c]).clamp_min_(0.0)
