@@ -186,6 +186,7 @@ def test_falcun_sampling_is_seeded_distinct_and_gamma_zero_is_uniform():
     assert len(set(a.tolist())) == 50
     firsts = torch.tensor([int(kernels.falcun(probs[:4], 1, 0.0, gen(s))) for s in range(400)])
     assert torch.bincount(firsts, minlength=4).min() > 60  # ~100 each when uniform
+    assert sorted(kernels.falcun(probs[:10], 10, 0.0, gen(2)).tolist()) == list(range(10))
 
 
 def test_falcun_large_gamma_concentrates_on_the_most_relevant_point():

@@ -55,6 +55,7 @@ def falcun(
             r.masked_fill_(taken, 0.0)
             top = r.max()
             w = r.div_(torch.where(top > 0, top, torch.ones_like(top))).pow_(power)
+            w.masked_fill_(taken, 0.0)  # 0^0 = 1 when gamma = 0
             idx = sample_proportional(w, generator, exclude=torch.tensor(chosen, dtype=torch.long))
         chosen.append(idx)
         taken[idx] = True
