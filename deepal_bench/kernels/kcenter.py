@@ -17,7 +17,7 @@ def kcenter_greedy(pool_emb: torch.Tensor, labeled_emb: torch.Tensor, n: int) ->
     distinct positions into `pool_emb`.
     """
     n = min(n, len(pool_emb))
-    mean = pool_emb.float().mean(0, dtype=torch.float64).float()
+    mean = pool_emb.float().mean(0)
     pool = pool_emb.float() - mean
     norms = torch.linalg.vector_norm(pool, dim=1).square_()
     if len(labeled_emb):

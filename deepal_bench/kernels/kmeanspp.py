@@ -15,7 +15,7 @@ def kmeanspp(emb: torch.Tensor, n: int, generator: torch.Generator) -> torch.Ten
     """
     n = min(n, len(emb))
     x = emb.float()
-    x = x - x.mean(0, dtype=torch.float64).float()
+    x = x - x.mean(0)
     norms = torch.linalg.vector_norm(x, dim=1).square_()
 
     def dist_to(c: int) -> torch.Tensor:
