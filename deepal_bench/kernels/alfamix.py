@@ -12,6 +12,7 @@ def alfamix_candidates(
     head_weight: torch.Tensor,
     head_bias: torch.Tensor,
     alpha_cap: float = 0.2,
+    chunk: int = 16384,
 ) -> torch.Tensor:
     """Boolean mask over the unlabeled points.
 
@@ -19,7 +20,7 @@ def alfamix_candidates(
     y^ = argmax p and g = dCE(head(z), y^)/dz = W^T (p - e_y^), the closed-form mixing ratio
     is alpha = eps ||z* - z|| g / (||g|| (z* - z)) (eq. 5), clipped to [0, eps]; the mix is
     z~ = alpha * z* + (1 - alpha) * z (eq. 3). A point is a candidate when head(z~) != y^
-    for some anchor.
+    for some anchor. Rows are processed in chunks (memory chunk x D per temporary).
     """
     emb, probs = emb.float(), probs.float()
     w, b = head_weight.float(), head_bias.float()
@@ -28,13 +29,16 @@ def alfamix_candidates(
     grad_norm = grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
     labeled_emb = labeled_emb.float().to(emb.device)
     labeled_y = labeled_y.to(emb.device)
+    classes = torch.unique(labeled_y)
+    anchors = torch.stack([labeled_emb[labeled_y == c].mean(0) for c in classes])
     flips = torch.zeros(len(emb), dtype=torch.bool, device=emb.device)
-    for cls in torch.unique(labeled_y):
-        anchor = labeled_emb[labeled_y == cls].mean(0)
-        diff = anchor - emb
-        alpha = alpha_cap * diff.norm(dim=1, keepdim=True) * grad / (grad_norm * diff)
-        alpha = torch.nan_to_num(alpha, nan=0.0, posinf=alpha_cap, neginf=0.0)
-        alpha = alpha.clamp(0.0, alpha_cap)
-        mixed = alpha * anchor + (1.0 - alpha) * emb
-        flips |= (mixed @ w.T + b).argmax(1) != pseudo
+    for start in range(0, len(emb), chunk):
+        z, g = emb[start : start + chunk], grad[start : start + chunk]
+        gn, y = grad_norm[start : start + chunk], pseudo[start : start + chunk]
+        for anchor in anchors:
+            diff = anchor - z
+            alpha = alpha_cap * diff.norm(dim=1, keepdim=True) * g / (gn * diff)
+            alpha = torch.nan_to_num(alpha, nan=0.0, posinf=alpha_cap, neginf=0.0)
+            mixed = z + alpha.clamp_(0.0, alpha_cap) * diff  # = alpha z* + (1 - alpha) z
+            flips[start : start + chunk] |= (mixed @ w.T + b).argmax(1) != y
     return flips
