@@ -70,8 +70,9 @@ def influence_losses(
     m = len(labeled_probs)
     n_classes = cand_probs.shape[1]
     dev = cand_probs.device
-    hess = head_hessian(labeled_probs, labeled_emb, damping)
-    q = torch.cholesky_inverse(torch.linalg.cholesky(hess)).float().to(dev)
+    factor = torch.linalg.cholesky(head_hessian(labeled_probs, labeled_emb, damping))
+    q = torch.cholesky_inverse(factor).float().to(dev)
+    del factor
     h_ref = with_bias(ref_emb.float())
     z_ref = torch.log(ref_probs.float().clamp_min(1e-30))
     y_ref = ref_probs.argmax(1)
