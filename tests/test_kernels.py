@@ -261,3 +261,16 @@ def test_meanshift_select_allocates_by_cluster_size():
     chosen = kernels.meanshift_select(emb, 4).tolist()
     assert len(set(chosen)) == 4
     assert sum(i < 30 for i in chosen) == 3
+
+
+def test_batch_kernels_never_build_an_n_by_n_matrix():
+    # 100k points: an N x N float32 matrix would need 40 GB; these calls stay O(N).
+    n = 100_000
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(n, 4, generator=g)
+    probs = torch.softmax(torch.randn(n, 3, generator=g), 1)
+    assert len(set(kernels.kcenter_greedy(emb, emb[:10] + 0.5, 3).tolist())) == 3
+    assert len(set(kernels.kmeanspp(emb, 3, gen()).tolist())) == 3
+    assert len(set(kernels.badge(probs, emb, 3, gen()).tolist())) == 3
+    assert len(set(kernels.falcun(probs, 3, 10.0, gen()).tolist())) == 3
+    assert len(set(kernels.kcenter_greedy(probs, probs[:10], 3).tolist())) == 3
