@@ -20,6 +20,9 @@ from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import mc_dropout_probs, predict
 
 PROBS, EMBEDDINGS, MC_DROPOUT = "probs", "embeddings", "mc_dropout"
+# Needs beyond the candidates' outputs: the labeled set's outputs and labels, and the
+# linear head's weights (closed-form last-layer gradients, influence functions).
+LABELED, HEAD = "labeled", "head"
 
 
 class QueryContext:
@@ -71,12 +74,32 @@ class QueryContext:
             self._forward()
         return self._cache[EMBEDDINGS]
 
+    def _labeled_forward(self) -> None:
+        probs, emb = predict(self.model, self._inputs(self.pool.labeled_indices()), self.batch_size)
+        self._cache["labeled_probs"], self._cache["labeled_embeddings"] = probs, emb
+
     def labeled_embeddings(self) -> torch.Tensor:
         """Penultimate embeddings of the labeled points, M x D."""
         if "labeled_embeddings" not in self._cache:
-            _, emb = predict(self.model, self._inputs(self.pool.labeled_indices()), self.batch_size)
-            self._cache["labeled_embeddings"] = emb
+            self._labeled_forward()
         return self._cache["labeled_embeddings"]
+
+    def labeled_probs(self) -> torch.Tensor:
+        """Softmax probabilities of the labeled points, M x C (same pass as their embeddings)."""
+        if "labeled_probs" not in self._cache:
+            self._labeled_forward()
+        return self._cache["labeled_probs"]
+
+    def labeled_labels(self) -> torch.Tensor:
+        """True labels of the labeled points (aligned with `labeled_embeddings`)."""
+        idx = self.pool.labeled_indices()
+        return self.data.y_train[idx.to(self.data.y_train.device)]
+
+    def head(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The linear head's weight (C x D) and bias (C), detached."""
+        head = self.model.head
+        bias = head.bias if head.bias is not None else torch.zeros(head.out_features)
+        return head.weight.detach(), bias.detach().to(head.weight.device)
 
     def mc_probs(self, passes: int) -> torch.Tensor:
         """MC-dropout probabilities of the candidates, passes x N x C (seeded)."""
@@ -109,6 +132,12 @@ class Strategy:
                 f"strategy '{self.name}' needs MC dropout but model "
                 f"'{type(model).__name__}' has no dropout layer with p > 0; set model.dropout "
                 f"to a positive value."
+            )
+        if HEAD in self.needs and not isinstance(getattr(model, "head", None), torch.nn.Linear):
+            raise ConfigError(
+                f"strategy '{self.name}' needs the model's linear head (closed-form "
+                f"last-layer gradients) but model '{type(model).__name__}' has no "
+                f"`head: nn.Linear`."
             )
 
     def query(self, ctx: QueryContext, n: int, selection: Selection) -> QueryResult:

@@ -3,15 +3,48 @@
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.strategies.base import EMBEDDINGS, BatchStrategy, QueryContext
+from deepal_bench.errors import ConfigError
+from deepal_bench.strategies.base import EMBEDDINGS, LABELED, BatchStrategy, QueryContext
 from deepal_bench.strategies.registry import register
 
 
 @register("kcenter")
 class KCenter(BatchStrategy):
-    """Greedy k-center / CoreSet (Sener & Savarese 2018): farthest-first from labeled points."""
+    """Greedy k-center / CoreSet (Sener & Savarese 2018): farthest-first from labeled points.
 
-    needs = frozenset({EMBEDDINGS})
+    `pca_dim` projects pool and labeled embeddings onto the pool's top principal axes first
+    (DeepAL+ App. D.2 uses 32); null keeps the full embedding (CoreSet's setting).
+    """
+
+    needs = frozenset({EMBEDDINGS, LABELED})
+
+    def __init__(self, pca_dim: int | None = None) -> None:
+        if pca_dim is not None and pca_dim < 1:
+            raise ConfigError(f"strategy.pca_dim must be a positive integer or null: {pca_dim}.")
+        self.pca_dim = pca_dim
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
-        return kernels.kcenter_greedy(ctx.embeddings(), ctx.labeled_embeddings(), n)
+        pool, labeled = ctx.embeddings(), ctx.labeled_embeddings()
+        if self.pca_dim is not None:
+            pool, labeled = kernels.pca_project(pool, self.pca_dim, labeled)
+        return kernels.kcenter_greedy(pool, labeled, n)
+
+
+@register("kmeans")
+class KMeans(BatchStrategy):
+    """DeepAL+ "KMeans": scikit-learn k-means with `n` clusters on the unlabeled embeddings;
+    the pool point nearest each centroid is queried."""
+
+    needs = frozenset({EMBEDDINGS})
+    backend = "sklearn"
+
+    def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
+        return kernels.kmeans_select(ctx.embeddings(), n, ctx.generator, backend=self.backend)
+
+
+@register("kmeans_faiss")
+class KMeansFaiss(KMeans):
+    """DeepAL+ "KMeans (GPU)": faiss k-means (GPU index when available), nearest pool point
+    per centroid (never the centroid id)."""
+
+    backend = "faiss"

@@ -1,12 +1,20 @@
 """Uncertainty sampling (DeepAL+ survey §2.1.1): score = a kernel of the predictive
-distribution, single pass or MC dropout (Gal et al. 2017, `mc_passes` forward passes)."""
+distribution, single pass or MC dropout (Gal et al. 2017, `mc_passes` forward passes), and
+the gradient-norm score of Wang et al. 2022."""
 
 from collections.abc import Callable
 
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.strategies.base import MC_DROPOUT, PROBS, QueryContext, ScoreStrategy
+from deepal_bench.strategies.base import (
+    EMBEDDINGS,
+    HEAD,
+    MC_DROPOUT,
+    PROBS,
+    QueryContext,
+    ScoreStrategy,
+)
 from deepal_bench.strategies.registry import register
 
 
@@ -63,3 +71,42 @@ class VarRatio(MCScore):
 @register("bald")
 class BALD(MCScore):
     kernel = staticmethod(kernels.bald)
+
+
+@register("least_confidence_dropout")
+class LeastConfidenceDropout(MCScore):
+    """DeepAL+ "LeastConfD": least confidence of the MC-averaged prediction."""
+
+    kernel = staticmethod(kernels.least_confidence_dropout)
+
+
+@register("margin_dropout")
+class MarginDropout(MCScore):
+    """DeepAL+ "MarginD": margin of the MC-averaged prediction."""
+
+    kernel = staticmethod(kernels.margin_dropout)
+
+
+@register("entropy_dropout")
+class EntropyDropout(MCScore):
+    """DeepAL+ "EntropyD": entropy of the MC-averaged prediction."""
+
+    kernel = staticmethod(kernels.entropy_dropout)
+
+
+@register("mean_std")
+class MeanSTD(MCScore):
+    """DeepAL+ "MeanSTD" (Kampffmeyer et al. 2016): mean over classes of the MC std."""
+
+    kernel = staticmethod(kernels.mean_std)
+
+
+@register("grad_norm")
+class GradNorm(ScoreStrategy):
+    """GradNorm (Wang et al. 2022, as run in RALIF §5): norm of the gradient of the
+    prediction entropy w.r.t. the linear head, in closed form (`kernels.grad_norm`)."""
+
+    needs = frozenset({PROBS, EMBEDDINGS, HEAD})
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        return kernels.grad_norm(ctx.probs(), ctx.embeddings())

@@ -1,0 +1,85 @@
+"""k-means selection: cluster, then return per centroid the nearest *pool point*.
+
+Three k-means back ends: scikit-learn (DeepAL+ "KMeans"), faiss (DeepAL+ "KMeans (GPU)",
+on the GPU when faiss has GPU support and CUDA is present) and a weighted scikit-learn
+k-means (Zhdanov 2019 / CLUE, Prabhu et al. 2021). Centroids are not pool points, and faiss
+centroid ids are not pool positions: `nearest_to_centroids` maps each centroid to its
+nearest unused pool point, so the result is always `n` distinct positions.
+"""
+
+import numpy as np
+import torch
+
+from deepal_bench.kernels.distances import sq_dists
+
+
+def nearest_to_centroids(
+    emb: torch.Tensor, centroids: torch.Tensor, chunk: int = 256
+) -> torch.Tensor:
+    """For each centroid in order, the nearest pool position not taken by an earlier one."""
+    emb = emb.float()
+    centroids = centroids.float().to(emb.device)
+    n = min(len(centroids), len(emb))
+    taken = torch.zeros(len(emb), dtype=torch.bool, device=emb.device)
+    out = torch.empty(n, dtype=torch.long, device=emb.device)
+    inf = torch.tensor(float("inf"), device=emb.device)
+    for start in range(0, n, chunk):
+        d = sq_dists(centroids[start : min(start + chunk, n)], emb)
+        for row in range(len(d)):
+            idx = torch.argmin(torch.where(taken, inf, d[row]))
+            out[start + row] = idx
+            taken[idx] = True
+    return out
+
+
+def seed_from(generator: torch.Generator) -> int:
+    """A 31-bit seed for libraries that take integer seeds (scikit-learn, faiss)."""
+    return int(torch.randint(2**31 - 1, (1,), generator=generator))
+
+
+def kmeans_sklearn(
+    emb: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    weights: torch.Tensor | None = None,
+    max_iter: int = 300,
+) -> torch.Tensor:
+    """`n` centroids of (optionally sample-weighted) k-means, scikit-learn's Lloyd/Elkan."""
+    from sklearn.cluster import KMeans
+
+    x = emb.float().cpu().numpy()
+    w = None if weights is None else weights.double().cpu().numpy()
+    km = KMeans(n_clusters=n, n_init=1, max_iter=max_iter, random_state=seed_from(generator))
+    km.fit(x, sample_weight=w)
+    return torch.from_numpy(km.cluster_centers_.astype(np.float32)).to(emb.device)
+
+
+def kmeans_faiss(
+    emb: torch.Tensor, n: int, generator: torch.Generator, niter: int = 20
+) -> torch.Tensor:
+    """`n` centroids of faiss k-means (GPU index when faiss-gpu and CUDA are available)."""
+    import faiss
+
+    x = np.ascontiguousarray(emb.float().cpu().numpy())
+    gpu = torch.cuda.is_available() and hasattr(faiss, "StandardGpuResources")
+    km = faiss.Kmeans(x.shape[1], n, niter=niter, seed=seed_from(generator), gpu=gpu, verbose=False)
+    km.train(x)
+    return torch.from_numpy(km.centroids.copy()).to(emb.device)
+
+
+def kmeans_select(
+    emb: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    backend: str = "sklearn",
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`n` distinct pool positions: k-means with `n` clusters, nearest point per centroid."""
+    n = min(n, len(emb))
+    if n == len(emb):
+        return torch.arange(n, device=emb.device)
+    if backend == "faiss":
+        centroids = kmeans_faiss(emb, n, generator)
+    else:
+        centroids = kmeans_sklearn(emb, n, generator, weights)
+    return nearest_to_centroids(emb, centroids)

@@ -1,0 +1,106 @@
+"""RALIF (RALIF paper, Alg. 1-2): influence-function candidate pool, then diversity."""
+
+import math
+
+import torch
+
+from deepal_bench import kernels
+from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.kernels.influence import VARIANTS
+from deepal_bench.models.base import ALModel
+from deepal_bench.selection import Selection
+from deepal_bench.strategies.base import (
+    EMBEDDINGS,
+    HEAD,
+    LABELED,
+    PROBS,
+    BatchStrategy,
+    QueryContext,
+)
+from deepal_bench.strategies.registry import register
+
+DIVERSITY = ("kmeanspp", "meanshift")
+
+
+@register("ralif")
+class RALIF(BatchStrategy):
+    """Reliable AL via influence functions.
+
+    1. Score every unlabeled point by the expected pseudo-labeled loss on the unlabeled set
+       after an influence step on the head (`kernels.ralif_scores`, eqs. 7-10), `variant`
+       single | expectation | truncated (tau = 4/K when null).
+    2. Keep the `candidate_fraction` (10%) with the smallest expected loss (Alg. 1 l. 9).
+    3. Down-select the batch in the encoder's feature space by k-means++ seeding (default)
+       or mean shift (App. A.4).
+    The unlabeled loss is averaged over `reference_size` seeded random unlabeled points
+    (null = all of them); the head Hessian needs C (D+1) <= `max_hessian_dim`.
+    """
+
+    needs = frozenset({PROBS, EMBEDDINGS, LABELED, HEAD})
+
+    def __init__(
+        self,
+        variant: str = "truncated",
+        tau: float | None = None,
+        candidate_fraction: float = 0.1,
+        diversity: str = "kmeanspp",
+        damping: float = 0.01,
+        reference_size: int | None = 2000,
+        max_hessian_dim: int = 20000,
+    ) -> None:
+        if variant not in VARIANTS:
+            raise unknown_choice("strategy.variant", variant, VARIANTS)
+        if diversity not in DIVERSITY:
+            raise unknown_choice("strategy.diversity", diversity, DIVERSITY)
+        if not 0.0 < candidate_fraction <= 1.0:
+            raise ConfigError(
+                f"strategy.candidate_fraction must be in (0, 1], got {candidate_fraction}."
+            )
+        if damping < 0:
+            raise ConfigError(f"strategy.damping must be >= 0, got {damping}.")
+        self.variant, self.tau, self.diversity = variant, tau, diversity
+        self.candidate_fraction, self.damping = candidate_fraction, damping
+        self.reference_size, self.max_hessian_dim = reference_size, max_hessian_dim
+
+    def check(self, model: ALModel, selection: Selection) -> None:
+        super().check(model, selection)
+        dim = model.head.out_features * (model.head.in_features + 1)
+        if dim > self.max_hessian_dim:
+            raise ConfigError(
+                f"strategy 'ralif' inverts the exact head Hessian of size {dim} x {dim} "
+                f"(C x (D+1) parameters), above strategy.max_hessian_dim={self.max_hessian_dim}"
+                f"; raise strategy.max_hessian_dim if {8 * dim * dim / 2**30:.1f} GiB fits."
+            )
+        tau = 4.0 / model.head.out_features if self.tau is None else self.tau
+        if self.variant == "truncated" and tau >= 1.0:
+            raise ConfigError(
+                f"strategy 'ralif' with variant=truncated and tau={tau:.3g} (4/K for "
+                f"K={model.head.out_features} classes when strategy.tau is null) excludes "
+                f"every class; set strategy.tau below 1 or use variant=single|expectation."
+            )
+
+    def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
+        probs, emb = ctx.probs(), ctx.embeddings()
+        size = len(probs)
+        ref = torch.arange(size)
+        if self.reference_size is not None and self.reference_size < size:
+            ref = torch.randperm(size, generator=ctx.generator)[: self.reference_size]
+        ref = ref.to(probs.device)
+        scores = kernels.ralif_scores(
+            probs,
+            emb,
+            probs[ref],
+            emb[ref],
+            ctx.labeled_probs(),
+            ctx.labeled_embeddings(),
+            variant=self.variant,
+            tau=self.tau,
+            damping=self.damping,
+        )
+        k = min(size, max(n, math.ceil(self.candidate_fraction * size)))
+        pool = torch.sort(scores, stable=True).indices[:k]
+        if self.diversity == "meanshift":
+            local = kernels.meanshift_select(emb[pool], n)
+        else:
+            local = kernels.kmeanspp(emb[pool], n, ctx.generator)
+        return pool[local.to(pool.device)]

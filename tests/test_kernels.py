@@ -1,0 +1,276 @@
+"""Hand-checked cases for the selection kernels (scores, k-center, k-means, BADGE, FALCUN)."""
+
+import math
+
+import pytest
+import torch
+
+from deepal_bench import kernels
+from deepal_bench.kernels.kmeans import kmeans_select, nearest_to_centroids
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+# --- scores -----------------------------------------------------------------------------
+
+
+def test_score_functions_on_hand_computed_probabilities():
+    p = torch.tensor([[0.5, 0.5, 0.0], [0.7, 0.2, 0.1]])
+    assert torch.allclose(kernels.entropy(p), torch.tensor([math.log(2), 0.8018185]), atol=1e-6)
+    assert torch.allclose(kernels.margin(p), torch.tensor([0.0, -0.5]))
+    assert torch.allclose(kernels.least_confidence(p), torch.tensor([0.5, 0.3]))
+
+
+def test_var_ratio_is_freemans_mode_frequency_not_least_confidence():
+    # 4 passes over 1 point predicting classes 0, 0, 1, 2: variation ratio 1 - 2/4.
+    mc = torch.tensor([[[0.6, 0.3, 0.1]], [[0.5, 0.4, 0.1]], [[0.2, 0.7, 0.1]], [[0.1, 0.2, 0.7]]])
+    assert kernels.var_ratio(mc).item() == pytest.approx(0.5)
+    assert kernels.least_confidence_dropout(mc).item() == pytest.approx(1 - 0.4)
+    # All passes agree although each is uncertain: VR 0, least confidence high.
+    agree = torch.tensor([[[0.4, 0.35, 0.25]]]).repeat(5, 1, 1)
+    assert kernels.var_ratio(agree).item() == 0.0
+    assert kernels.least_confidence_dropout(agree).item() == pytest.approx(0.6)
+
+
+def test_bald_and_mean_std_by_hand():
+    # Two passes that disagree completely: H(mean) = log 2, mean H = 0.
+    mc = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
+    assert kernels.bald(mc).item() == pytest.approx(math.log(2))
+    assert kernels.mean_std(mc).item() == pytest.approx(0.5)
+    same = torch.tensor([[[0.5, 0.5]], [[0.5, 0.5]]])
+    assert kernels.bald(same).item() == pytest.approx(0.0, abs=1e-7)
+    assert kernels.mean_std(same).item() == 0.0
+
+
+def test_grad_norm_matches_autograd_of_entropy_wrt_head():
+    torch.manual_seed(0)
+    emb = torch.randn(4, 3, dtype=torch.float64)
+    w = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    expected = []
+    for i in range(4):
+        p = torch.softmax(emb[i] @ w.T + b, 0)
+        gw, gb = torch.autograd.grad(-(p * p.log()).sum(), (w, b))
+        expected.append(torch.cat([gw.flatten(), gb]).norm())
+    probs = torch.softmax(emb @ w.detach().T + b.detach(), 1)
+    assert torch.allclose(kernels.grad_norm(probs, emb), torch.stack(expected), atol=1e-10)
+
+
+# --- k-center ---------------------------------------------------------------------------
+
+
+def test_kcenter_picks_farthest_point_then_the_next_farthest():
+    pool = torch.tensor([[1.0], [2.0], [10.0], [4.0]])
+    labeled = torch.tensor([[0.0]])
+    # distances to {0}: 1, 2, 10, 4 -> pick 10; then to {0, 10}: 1, 2, -, 4 -> pick 4.
+    assert kernels.kcenter_greedy(pool, labeled, 2).tolist() == [2, 3]
+    assert kernels.kcenter_greedy(pool, labeled, 10).tolist() == [2, 3, 1, 0]
+
+
+def test_kcenter_without_labeled_points_starts_farthest_from_the_mean():
+    pool = torch.tensor([[0.0], [1.0], [2.0], [9.0]])
+    assert kernels.kcenter_greedy(pool, torch.empty(0, 1), 1).tolist() == [3]
+
+
+def test_kcenter_never_picks_a_near_duplicate_of_a_labeled_point():
+    # Large norms: the expanded ||a||^2 - 2ab + ||b||^2 is slightly negative for the
+    # duplicate; clamped at 0 it is never "far" (no NaN from sqrt of a negative).
+    big = torch.full((1, 64), 1000.0) + torch.linspace(0, 1, 64)
+    pool = torch.cat([big + 1e-4, big + 0.5, big + 0.25])
+    chosen = kernels.kcenter_greedy(pool, big, 2)
+    assert 0 not in chosen.tolist()
+    assert chosen.tolist() == [1, 2]
+
+
+def test_min_sq_dists_chunks_agree_with_the_full_matrix():
+    from deepal_bench.kernels.distances import min_sq_dists, sq_dists
+
+    torch.manual_seed(1)
+    a, b = torch.randn(50, 7), torch.randn(30, 7)
+    assert torch.allclose(min_sq_dists(a, b, chunk=8), sq_dists(a, b).min(1).values, atol=1e-5)
+
+
+# --- k-means / k-means++ / BADGE ----------------------------------------------------------
+
+
+def _two_symmetric_clusters() -> tuple[torch.Tensor, int, int]:
+    offsets = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.0, 0.0]])
+    a, b = offsets, offsets + 100.0
+    # interleave so that centroid ids (0, 1) are not the centres' positions (8, 9).
+    pts = torch.cat([a[:4], b[:4], b[4:], a[4:]])
+    return pts, 9, 8
+
+
+def test_nearest_to_centroids_returns_pool_positions_not_centroid_ids():
+    pool = torch.tensor([[0.0], [10.0], [20.0], [30.0]])
+    assert nearest_to_centroids(pool, torch.tensor([[29.0], [1.0]])).tolist() == [3, 0]
+    # two centroids nearest to the same point: the second takes the next nearest.
+    assert nearest_to_centroids(pool, torch.tensor([[0.0], [1.0]])).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "faiss"])
+def test_kmeans_select_returns_the_pool_point_nearest_each_centroid(backend):
+    pts, centre_a, centre_b = _two_symmetric_clusters()
+    chosen = kmeans_select(pts, 2, gen(), backend=backend)
+    assert sorted(chosen.tolist()) == sorted([centre_a, centre_b])
+
+
+def test_weighted_kmeans_moves_the_centroid_to_the_heavy_point():
+    pts = torch.tensor([[0.0], [1.0], [2.0], [100.0]])
+    w = torch.tensor([1.0, 1.0, 50.0, 1.0])
+    chosen = kmeans_select(pts, 2, gen(), weights=w)
+    assert sorted(chosen.tolist()) == [2, 3]
+
+
+def test_kmeanspp_on_identical_points_falls_back_to_distinct_uniform_draws():
+    chosen = kernels.kmeanspp(torch.ones(20, 3), 5, gen())
+    assert len(set(chosen.tolist())) == 5
+
+
+def test_badge_starts_at_the_largest_gradient_and_samples_by_factorised_distance():
+    probs = torch.tensor([[0.6, 0.4], [0.6, 0.4], [0.9, 0.1]])
+    emb = torch.tensor([[2.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
+    # gradient embeddings (p - onehot) ⊗ h: g_0 = g_1 = [-.8, 0, .8, 0] (largest norm, the
+    # first centre), g_2 = [-.1, 0, .1, 0] is the only point at positive D^2 from it.
+    for seed in range(5):
+        assert kernels.badge(probs, emb, 2, gen(seed)).tolist() == [0, 2]
+
+
+def test_badge_factorised_distances_equal_explicit_gradient_embeddings():
+    torch.manual_seed(3)
+    probs = torch.softmax(torch.randn(30, 4), 1)
+    emb = torch.randn(30, 6)
+    a = probs.clone()
+    a[torch.arange(30), probs.argmax(1)] -= 1
+    g = (a[:, :, None] * emb[:, None, :]).reshape(30, -1)
+    first = int(g.norm(dim=1).argmax())
+    # With n=2 the second centre is drawn prop. to ||g_i - g_first||^2; the explicit
+    # distribution's inverse CDF at the generator's first uniform must give the same point.
+    u = torch.rand(1, generator=gen(7), dtype=torch.float64).item()
+    d2 = ((g - g[first]) ** 2).sum(1).double()
+    cdf = torch.cumsum(d2, 0)
+    expected = int(torch.searchsorted(cdf, torch.tensor([u * d2.sum()]), right=True))
+    assert kernels.badge(probs, emb, 2, gen(7)).tolist() == [first, expected]
+
+
+def test_badge_all_zero_gradients_does_not_hang_and_returns_distinct_points():
+    probs = torch.nn.functional.one_hot(torch.arange(10) % 3, 3).float()
+    chosen = kernels.badge(probs, torch.randn(10, 4), 6, gen())
+    assert len(set(chosen.tolist())) == 6
+
+
+# --- FALCUN -------------------------------------------------------------------------------
+
+FALCUN_TOY = torch.tensor([[0.5, 0.5, 0.0], [0.48, 0.5, 0.02], [0.1, 0.3, 0.6], [0.2, 0.1, 0.7]])
+
+
+def test_falcun_diversity_update_on_a_three_class_toy():
+    # u = [1, .98, .7, .5]. First pick: r = u + minmax(u) = [2, 1.94, 1.1, .5] -> 0.
+    # d' = min(u, L1 to p_0) = [0, .04, .7, .5] -> d = [0, .057, 1, .714];
+    # r = [-, 1.037, 1.7, 1.214] -> point 2, although point 1 is more uncertain.
+    assert kernels.falcun(FALCUN_TOY, 2, "det", gen()).tolist() == [0, 2]
+    assert kernels.falcun(FALCUN_TOY, 2, "det", gen(), diversity=False).tolist() == [0, 1]
+    # diversity only: d = [1, .96, .4, 0] then [-, .057, 1, .714] -> [0, 2, 3, 1]
+    assert kernels.falcun(FALCUN_TOY, 4, "det", gen(), uncertainty=False).tolist() == [0, 2, 3, 1]
+
+
+def test_falcun_sampling_is_seeded_distinct_and_gamma_zero_is_uniform():
+    torch.manual_seed(0)
+    probs = torch.softmax(torch.randn(200, 5), 1)
+    a = kernels.falcun(probs, 50, 10.0, gen(1))
+    assert a.tolist() == kernels.falcun(probs, 50, 10.0, gen(1)).tolist()
+    assert len(set(a.tolist())) == 50
+    firsts = torch.tensor([int(kernels.falcun(probs[:4], 1, 0.0, gen(s))) for s in range(400)])
+    assert torch.bincount(firsts, minlength=4).min() > 60  # ~100 each when uniform
+    assert sorted(kernels.falcun(probs[:10], 10, 0.0, gen(2)).tolist()) == list(range(10))
+
+
+def test_falcun_large_gamma_concentrates_on_the_most_relevant_point():
+    probs = torch.tensor([[0.5, 0.5], [0.99, 0.01]])
+    # r = [2, .02 + 0]: r^10 ratio ~ 1e20 -> always the first point.
+    assert all(int(kernels.falcun(probs, 1, 10.0, gen(s))) == 0 for s in range(50))
+
+
+# --- BatchBALD ------------------------------------------------------------------------------
+
+
+def _duplicate_mc() -> torch.Tensor:
+    # Points 0 and 1 are identical and most informative; point 2 is independent of them.
+    a = torch.tensor([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1], [0.1, 0.9]])
+    c = torch.tensor([[0.8, 0.2], [0.8, 0.2], [0.2, 0.8], [0.2, 0.8]])
+    return torch.stack([a, a, c], dim=1)  # K=4 passes x N=3 x C=2
+
+
+def test_batchbald_single_pick_is_bald_and_it_skips_duplicates():
+    mc = _duplicate_mc()
+    assert int(kernels.batchbald(mc, 1, gen())) == int(kernels.bald(mc).argmax())
+    assert kernels.bald(mc).topk(2).indices.tolist() == [0, 1]
+    assert kernels.batchbald(mc, 2, gen()).tolist() == [0, 2]
+
+
+def test_batchbald_sampled_joint_agrees_with_the_exact_joint():
+    torch.manual_seed(0)
+    mc = torch.softmax(3 * torch.randn(8, 40, 3), -1)
+    exact = kernels.batchbald(mc, 4, gen(), max_configs=10_000)
+    sampled = kernels.batchbald(mc, 4, gen(), max_configs=2_000)
+    assert exact[:2].tolist() == sampled[:2].tolist()  # exact until 3^3 > max_configs
+    assert len(set(sampled.tolist())) == 4
+
+
+# --- Cluster-Margin, ALFA-Mix, PCA, mean shift ----------------------------------------------
+
+
+def test_cluster_margin_round_robins_over_clusters_smallest_first():
+    emb = torch.tensor([[0.0], [0.1], [0.2], [10.0], [10.1], [50.0], [99.0]])
+    margins = torch.tensor([0.1, 0.2, 0.3, 0.1, 0.2, 0.05, 0.9])
+    # k_m = 6 lowest margins -> points 0..5; 3 clusters {0,1,2}, {3,4}, {5}.
+    chosen = kernels.cluster_margin(emb, margins, 3, gen(), candidates_factor=2.0)
+    assert chosen[0].item() == 5
+    assert chosen[1].item() in (3, 4)
+    assert chosen[2].item() in (0, 1, 2)
+    assert 6 not in chosen.tolist()
+
+
+def test_alfamix_flags_points_whose_prediction_flips_towards_an_anchor():
+    w, b = torch.tensor([[1.0], [-1.0]]), torch.zeros(2)
+    emb = torch.tensor([[0.05], [5.0], [-3.0]])
+    probs = torch.softmax(emb @ w.T + b, 1)
+    labeled = torch.tensor([[1.0], [-1.0]])
+    y = torch.tensor([0, 1])
+    # x = .05 mixed with alpha = .2 towards -1 gives -.16: flips; x = 5 and -3 do not.
+    flips = kernels.alfamix_candidates(emb, probs, labeled, y, w, b, alpha_cap=0.2)
+    assert flips.tolist() == [True, False, False]
+
+
+def test_pca_project_is_deterministic_and_keeps_distances_within_the_span():
+    torch.manual_seed(0)
+    x = torch.randn(100, 3) @ torch.randn(3, 10)  # rank 3 in 10 dims
+    (a,) = kernels.pca_project(x, 3)
+    (b,) = kernels.pca_project(x, 3)
+    assert a.shape == (100, 3) and torch.equal(a, b)
+    assert torch.allclose(torch.pdist(a.double()), torch.pdist(x.double()), atol=1e-4)
+
+
+def test_meanshift_select_allocates_by_cluster_size():
+    torch.manual_seed(0)
+    emb = torch.cat([torch.randn(30, 2) * 0.1, torch.randn(10, 2) * 0.1 + 20])
+    chosen = kernels.meanshift_select(emb, 4).tolist()
+    assert len(set(chosen)) == 4
+    assert sum(i < 30 for i in chosen) == 3
+
+
+def test_batch_kernels_never_build_an_n_by_n_matrix():
+    # 100k points: an N x N float32 matrix would need 40 GB; these calls stay O(N).
+    n = 100_000
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(n, 4, generator=g)
+    probs = torch.softmax(torch.randn(n, 3, generator=g), 1)
+    assert len(set(kernels.kcenter_greedy(emb, emb[:10] + 0.5, 3).tolist())) == 3
+    assert len(set(kernels.kmeanspp(emb, 3, gen()).tolist())) == 3
+    assert len(set(kernels.badge(probs, emb, 3, gen()).tolist())) == 3
+    assert len(set(kernels.falcun(probs, 3, 10.0, gen()).tolist())) == 3
+    assert len(set(kernels.kcenter_greedy(probs, probs[:10], 3).tolist())) == 3
