@@ -13,7 +13,13 @@ from pathlib import Path
 from deepal_bench.report.build import records_from_dirs
 from deepal_bench.report.formats import markdown_table, write_table
 from deepal_bench.report.layouts import deepal_plus_table1, deepal_plus_table9, published_table9
-from deepal_bench.report.paper import PAPER_DIR, compare, load_published, ours_long
+from deepal_bench.report.paper import (
+    PAPER_DIR,
+    compare,
+    load_published,
+    ours_long,
+    versus_markdown,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,12 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(table1))
     print(f"## DeepAL+ Table 9 layout (win-tie-loss, margin {args.margin})\n")
     print(markdown_table(table9))
-    print(f"## Ours vs paper ({len(versus)} reproduced cells)\n")
-    print(
-        markdown_table(versus)
-        if len(versus)
-        else "no dataset/strategy of the paper in these records\n"
-    )
+    print(versus_markdown(versus))
     return 0
 
 

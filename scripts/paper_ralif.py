@@ -11,7 +11,13 @@ from pathlib import Path
 from deepal_bench.report.build import records_from_dirs
 from deepal_bench.report.formats import markdown_table, write_table
 from deepal_bench.report.layouts import ralif_table2
-from deepal_bench.report.paper import PAPER_DIR, compare, load_published, ours_long
+from deepal_bench.report.paper import (
+    PAPER_DIR,
+    compare,
+    load_published,
+    ours_long,
+    versus_markdown,
+)
 from deepal_bench.report.permutation import permutation_table
 
 
@@ -51,12 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     published = load_published(args.paper_dir)
     versus = compare(ours_long(overall), published[published["paper"] == "ralif"])
     write_table(args.out, "ralif_vs_paper", versus)
-    print(f"## Ours vs paper ({len(versus)} reproduced cells)\n")
-    print(
-        markdown_table(versus)
-        if len(versus)
-        else "no dataset/strategy of the paper in these records\n"
-    )
+    print(versus_markdown(versus))
     return 0
 
 

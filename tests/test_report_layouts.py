@@ -86,3 +86,14 @@ def test_paper_scripts_write_their_tables(tmp_path, capsys, name, expected):
     if name == "paper_falcun":
         # round 1: entropy-random .1, .1, .11 -> significant; round 2 likewise
         assert "| entropy | — | 100.0 | 100.0 |" in stdout
+
+
+def test_versus_markdown_counts_cells_and_says_when_none_matched():
+    import pandas as pd
+
+    from deepal_bench.report.paper import versus_markdown
+
+    one = versus_markdown(pd.DataFrame({"dataset": ["mnist"], "ours": [0.97], "paper": [0.96]}))
+    assert one.startswith("## Ours vs paper (1 reproduced cells)") and "| mnist |" in one
+    none = versus_markdown(pd.DataFrame(columns=["dataset", "ours", "paper"]))
+    assert "(0 reproduced cells)" in none and "no dataset/strategy of the paper" in none

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepal_bench.report.formats import markdown_table
+
 PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
 COLUMNS = ["paper", "table", "dataset", "strategy", "metric", "mean", "std", "batch", "unit"]
 
@@ -101,3 +103,13 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     return merged[columns].sort_values(
         ["paper", "table", "dataset", "setting", "strategy", "metric"]
     )
+
+
+def versus_markdown(versus: pd.DataFrame) -> str:
+    """The "ours vs paper" section a paper script prints (a note when nothing matched)."""
+    body = (
+        markdown_table(versus)
+        if len(versus)
+        else "no dataset/strategy of the paper in these records\n"
+    )
+    return f"## Ours vs paper ({len(versus)} reproduced cells)\n\n{body}"
