@@ -14,11 +14,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from deepal_bench.config import run_path
+from deepal_bench.config import CONF_DIR, run_path
 from deepal_bench.errors import ConfigError
 from deepal_bench.loop import run
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 def _fail(message: str) -> None:

@@ -2,8 +2,11 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 # Keys that do not change what a run computes (where it is written, how many trials are
 # wanted — more trials extend a run —, threads, the progress bar).

@@ -15,13 +15,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
+from deepal_bench.config import CONF_DIR
 from deepal_bench.data.catalogue import load_dataset
 from deepal_bench.data.sources import SOURCES, ensure, missing_files, resolve_root
 from deepal_bench.errors import ConfigError
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 def dataset_choices() -> list[str]:
@@ -31,27 +31,19 @@ def dataset_choices() -> list[str]:
     )
 
 
-def _compose(choice: str) -> DictConfig:
-    """One `conf/dataset` YAML merged with its defaults list (entries of the same group and
-    `_self_`, in order), as Hydra composes the `dataset` group, without composing the rest."""
-    node = OmegaConf.load(CONF_DIR / "dataset" / f"{choice}.yaml")
-    defaults = node.pop("defaults", ["_self_"])
-    merged = OmegaConf.create()
-    for entry in defaults:
-        merged = OmegaConf.merge(merged, node if entry == "_self_" else _compose(entry))
-    return merged
-
-
 def dataset_options(choice: str, root: str | None, overrides: list[str]) -> dict:
-    """The resolved `dataset` group of `dataset=<choice>` with `key=value` overrides."""
+    """The resolved `dataset` group of `dataset=<choice>` with `key=value` overrides, composed
+    by Hydra exactly as `deepal-bench dataset=<choice>` composes it."""
     if choice not in dataset_choices():
         raise ConfigError(
             f"Unknown dataset '{choice}'. Valid choices: {', '.join(dataset_choices())}."
         )
-    cfg = OmegaConf.merge(_compose(choice), OmegaConf.from_dotlist(list(overrides)))
+    extra = [f"++dataset.{item}" for item in overrides]
     if root:
-        cfg.root = root
-    return OmegaConf.to_container(cfg, resolve=True)
+        extra.append(f"++dataset.root={root}")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"dataset={choice}", *extra])
+    return OmegaConf.to_container(cfg.dataset, resolve=True)
 
 
 def status(choice: str, root: str | None, overrides: list[str] = ()) -> tuple[str, str]:
