@@ -19,11 +19,14 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator registering `obj` under `name`."""
+        """Decorator registering `obj` under `name`; a registered class gets `name` as its
+        `name` attribute, so the registry is the one place that names it."""
 
         def decorator(obj: T) -> T:
             if name in self._items:
                 raise ValueError(f"{self.key} '{name}' is registered twice")
+            if isinstance(obj, type):
+                obj.name = name
             self._items[name] = obj
             return obj
 

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.gumbel import descending_ranks, gumbel_topk, sequential_log_probs
+from deepal_bench.kernels.numeric import EPS
 from deepal_bench.registry import Registry
 
 
@@ -32,9 +33,31 @@ class Selected:
     log_probs: torch.Tensor
 
 
+@dataclass
+class SelectionRecord:
+    """One round's selection, kept in the run state so later rounds can re-evaluate it.
+
+    `indices` are dataset indices; `kind`/`beta` name the selection distribution (a
+    `selection.name` and its coldness), `score` names the strategy's score function,
+    `log_probs` the log-probabilities under the parameters at selection time (NaN for
+    deterministic selections).
+    """
+
+    round: int
+    indices: torch.Tensor
+    kind: str
+    beta: float
+    score: str | None
+    log_probs: torch.Tensor
+
+
 class Selection:
-    kind = "base"
+    """Turns scores into a batch. `name` is set by the registry; `stochastic` selections
+    sample and report log-probabilities, the others are deterministic."""
+
+    name = "base"
     beta = float("inf")
+    stochastic = False
 
     def select(self, scores: torch.Tensor, n: int, generator: torch.Generator) -> Selected:
         raise NotImplementedError
@@ -47,8 +70,6 @@ SELECTIONS: Registry[Callable[..., Selection]] = Registry("selection.name")
 class TopK(Selection):
     """The n highest scores; ties broken by the lower position (stable, deterministic)."""
 
-    kind = "topk"
-
     def select(self, scores: torch.Tensor, n: int, generator: torch.Generator) -> Selected:
         n = min(n, len(scores))
         order = torch.sort(scores.float(), descending=True, stable=True).indices[:n]
@@ -57,6 +78,8 @@ class TopK(Selection):
 
 class StochasticSelection(Selection):
     """Gumbel top-k sampling without replacement from P(x) ∝ exp(log_weights(scores))."""
+
+    stochastic = True
 
     def __init__(self, beta: float = 1.0) -> None:
         if not beta > 0:
@@ -76,37 +99,37 @@ class StochasticSelection(Selection):
 class Softmax(StochasticSelection):
     """Stochastic softmax sampling, P(x) ∝ exp(β·a(x)) (DMLE Table 1; Kirsch et al. 2021)."""
 
-    kind = "softmax"
-
     def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
         return self.beta * scores
 
 
 @SELECTIONS.register("power")
 class Power(StochasticSelection):
-    """Stochastic power sampling, P(x) ∝ a(x)^β (DMLE Table 1); zero scores get weight 1e-12^β."""
+    """Stochastic power sampling, P(x) ∝ a(x)^β (DMLE Table 1); zero scores get weight EPS^β."""
 
-    kind = "power"
-    floor = 1e-12
-
-    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+    def select(self, scores: torch.Tensor, n: int, generator: torch.Generator) -> Selected:
         if bool((scores < 0).any()):
             raise ConfigError(
                 "selection=power needs non-negative scores (P(x) ∝ a(x)^beta), but the "
                 f"strategy produced scores down to {float(scores.min()):.4g}; use "
                 "selection=softmax or softrank with this strategy (e.g. margin)."
             )
-        return self.beta * torch.log(scores.clamp_min(self.floor))
+        return super().select(scores, n, generator)
+
+    def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        return self.beta * torch.log(scores.clamp_min(EPS))
 
 
 @SELECTIONS.register("softrank")
 class SoftRank(StochasticSelection):
     """Stochastic soft-rank sampling, P(x) ∝ r(x)^(−β), r the descending rank (DMLE Table 1)."""
 
-    kind = "softrank"
-
     def log_weights(self, scores: torch.Tensor) -> torch.Tensor:
-        return -self.beta * torch.log(descending_ranks(scores).to(scores.dtype))
+        return self.rank_log_weights(descending_ranks(scores).to(scores.dtype))
+
+    def rank_log_weights(self, ranks: torch.Tensor) -> torch.Tensor:
+        """−β·ln r for (hard or smooth) ranks r >= 1."""
+        return -self.beta * torch.log(ranks)
 
 
 def build_selection(cfg: DictConfig | dict) -> Selection:

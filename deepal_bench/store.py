@@ -16,7 +16,7 @@ from deepal_bench.config import differing_keys, identity
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
 from deepal_bench.results.io import atomic_torch_save, atomic_write_csv, atomic_write_text
-from deepal_bench.training.estimators import SelectionRecord
+from deepal_bench.selection import SelectionRecord
 
 
 @dataclass

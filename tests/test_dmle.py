@@ -15,12 +15,12 @@ from deepal_bench.data.dataset import ALData
 from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.scores import bald
 from deepal_bench.models.base import ALModel
-from deepal_bench.selection import Softmax, TopK
+from deepal_bench.selection import SelectionRecord, Softmax, TopK
 from deepal_bench.strategies.baseline import RandomSampling
 from deepal_bench.strategies.diversity import KCenter
 from deepal_bench.strategies.uncertainty import BALD, Entropy
 from deepal_bench.training.dmle import DMLE
-from deepal_bench.training.estimators import SelectionRecord, TrainContext, TrainStep
+from deepal_bench.training.estimators import TrainContext, TrainStep
 from deepal_bench.training.inference import mc_dropout_mode
 
 X = np.array([[0.5, -1.0], [1.0, 0.2], [-0.3, 0.8], [0.9, 0.9], [-1.2, -0.4]])
@@ -60,7 +60,8 @@ def _context(kind: str, strategy, beta: float = 1.0, one_round: bool = False) ->
     ]
     if one_round:  # one cycle drawing 2 then 4: the same pools {1,2,3,4} and {1,3,4}
         records = [SelectionRecord(1, torch.tensor(SELECTED), kind, beta, "x", torch.zeros(2))]
-    return TrainContext(data, torch.tensor(LABELED), 2, records, strategy=strategy)
+    score = strategy.differentiable_score()
+    return TrainContext(data, torch.tensor(LABELED), 2, records, score=score)
 
 
 def _step(model: ALModel, context: TrainContext) -> TrainStep:
@@ -243,7 +244,7 @@ def test_no_selection_yet_is_plain_cross_entropy():
 
 
 def test_strategy_without_acquisition_is_rejected_at_start_up():
-    with pytest.raises(ConfigError, match="strategy 'random'"):
-        DMLE().check(RandomSampling(), TopK())
-    DMLE().check(Entropy(), Softmax())
-    DMLE().check(KCenter(), TopK())
+    with pytest.raises(ConfigError, match="differentiable"):
+        DMLE().check(RandomSampling().differentiable_score(), TopK())
+    DMLE().check(Entropy().differentiable_score(), Softmax())
+    DMLE().check(KCenter().differentiable_score(), TopK())

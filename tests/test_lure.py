@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from deepal_bench.data.dataset import ALData
 from deepal_bench.errors import ConfigError
-from deepal_bench.selection import Softmax, TopK
+from deepal_bench.selection import SelectionRecord, Softmax, TopK
 from deepal_bench.strategies.uncertainty import Entropy
-from deepal_bench.training.estimators import SelectionRecord, TrainContext, TrainStep
+from deepal_bench.training.estimators import TrainContext, TrainStep
 from deepal_bench.training.lure import LURE, lure_weights
 
 
@@ -27,7 +27,7 @@ def _context(log_probs: torch.Tensor, kind: str = "softmax") -> TrainContext:
     y = torch.arange(10) % 2
     data = ALData("toy", x, y, x, y, 2)
     records = [SelectionRecord(1, torch.tensor([7, 3]), kind, 1.0, "entropy", log_probs)]
-    return TrainContext(data, torch.tensor([3, 5, 7]), 1, records, strategy=Entropy())
+    return TrainContext(data, torch.tensor([3, 5, 7]), 1, records)
 
 
 def test_lure_loss_weights_each_point_by_its_acquisition_order():
@@ -51,8 +51,8 @@ def test_uniform_selection_gives_unit_weights():
 
 def test_lure_rejects_topk():
     with pytest.raises(ConfigError, match="selection=topk"):
-        LURE().check(Entropy(), TopK())
-    LURE().check(Entropy(), Softmax())
+        LURE().check(Entropy().differentiable_score(), TopK())
+    LURE().check(Entropy().differentiable_score(), Softmax())
     context = _context(torch.full((2,), float("nan")), kind="topk")
     with pytest.raises(ConfigError, match="deterministic"):
         LURE().weights(context)

@@ -51,13 +51,13 @@ def _pair_probs(p: torch.Tensor) -> dict[tuple[int, int], float]:
 
 
 @pytest.mark.parametrize(
-    "selection", [Softmax(beta=1.0), Power(beta=1.0), SoftRank(beta=1.0)], ids=lambda s: s.kind
+    "selection", [Softmax(beta=1.0), Power(beta=1.0), SoftRank(beta=1.0)], ids=lambda s: s.name
 )
 def test_gumbel_topk_matches_the_selection_distribution(selection):
     """Ordered pairs (k=2) drawn 6,000 times follow P(i)P(j)/(1-P(i)) (chi-square)."""
     scores = torch.tensor([1.0, 2.0, 0.5, 3.0])
     p = torch.softmax(selection.log_weights(scores.double()), 0)
-    if selection.kind == "softrank":  # r = [3, 2, 4, 1] -> P ∝ 1/r
+    if selection.name == "softrank":  # r = [3, 2, 4, 1] -> P ∝ 1/r
         assert torch.allclose(p, torch.tensor([1 / 3, 1 / 2, 1 / 4, 1.0]).double() / (25 / 12))
     exact = _pair_probs(p)
     gen = torch.Generator().manual_seed(0)
@@ -101,7 +101,7 @@ def test_power_rejects_negative_scores_and_beta_must_be_positive():
 def test_selection_yaml_defaults_beta_one():
     for kind in ("softmax", "power", "softrank"):
         sel = build_selection(OmegaConf.load(CONF_DIR / "selection" / f"{kind}.yaml"))
-        assert sel.kind == kind and sel.beta == 1.0
+        assert sel.name == kind and sel.beta == 1.0
 
 
 def test_batch_strategies_reject_stochastic_selection():

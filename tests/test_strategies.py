@@ -60,7 +60,8 @@ def test_bald_on_a_model_with_dropout_starts():
 
 
 class _Sampling(Selection):
-    kind = "softmax"
+    name = "softmax"
+    stochastic = True
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,17 @@ def sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def min_sq_dists(points: torch.Tensor, centers: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """For every point, the squared distance to its nearest center (chunked over both)."""
-    out = torch.full((len(points),), float("inf"), device=points.device, dtype=points.dtype)
+    """For every point, the squared distance to its nearest center (chunked over both).
+
+    Out-of-place, so it is differentiable in both arguments (DMLE's CoreSet score).
+    """
     if len(centers) == 0:
-        return out
+        return torch.full((len(points),), float("inf"), device=points.device, dtype=points.dtype)
+    parts = []
     for i in range(0, len(points), chunk):
-        p = points[i : i + chunk]
-        best = out[i : i + chunk]
+        p, best = points[i : i + chunk], None
         for j in range(0, len(centers), chunk):
-            best = torch.minimum(best, sq_dists(p, centers[j : j + chunk]).min(1).values)
-        out[i : i + chunk] = best
-    return out
+            d = sq_dists(p, centers[j : j + chunk]).min(1).values
+            best = d if best is None else torch.minimum(best, d)
+        parts.append(best)
+    return torch.cat(parts) if parts else points.new_zeros(0)

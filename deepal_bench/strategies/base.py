@@ -16,6 +16,7 @@ from deepal_bench.data.pool import Pool
 from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.selection import Selected, Selection
+from deepal_bench.training.acquisition import DifferentiableScore
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import mc_dropout_probs, predict
 
@@ -120,7 +121,8 @@ class QueryResult:
 
 
 class Strategy:
-    """Base class. Subclasses set `needs` and implement `query` (via the two subclasses)."""
+    """Base class. Subclasses set `needs` and implement `query` (via the two subclasses);
+    `name` is set by the registry."""
 
     name = "base"
     needs: frozenset[str] = frozenset()
@@ -145,6 +147,11 @@ class Strategy:
 
     def trainer_extension(self) -> TrainerExtension | None:
         """Hooks into training for strategies that change what is trained (default: none)."""
+        return None
+
+    def differentiable_score(self) -> DifferentiableScore | None:
+        """The acquisition as a differentiable function of the model's outputs, for the
+        DMLE estimator (default: none; score strategies built on a kernel provide it)."""
         return None
 
     def state_dict(self) -> dict:
@@ -173,10 +180,10 @@ class BatchStrategy(Strategy):
 
     def check(self, model: ALModel, selection: Selection) -> None:
         super().check(model, selection)
-        if selection.kind != "topk":
+        if selection.stochastic:
             raise ConfigError(
                 f"strategy '{self.name}' selects its batch directly and cannot use "
-                f"selection '{selection.kind}'; use selection=topk or a score-based strategy."
+                f"selection '{selection.name}'; use selection=topk or a score-based strategy."
             )
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:

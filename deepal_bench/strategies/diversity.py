@@ -6,6 +6,7 @@ from deepal_bench import kernels
 from deepal_bench.errors import ConfigError
 from deepal_bench.strategies.base import EMBEDDINGS, LABELED, BatchStrategy, QueryContext
 from deepal_bench.strategies.registry import register
+from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 
 
 @register("kcenter")
@@ -22,6 +23,10 @@ class KCenter(BatchStrategy):
         if pca_dim is not None and pca_dim < 1:
             raise ConfigError(f"strategy.pca_dim must be a positive integer or null: {pca_dim}.")
         self.pca_dim = pca_dim
+
+    def differentiable_score(self) -> DifferentiableScore:
+        """CoreSet's score (DMLE eq. 4): distance to the nearest labeled point."""
+        return DifferentiableScore(self.name, ScoreInput.CORESET)
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
         pool, labeled = ctx.embeddings(), ctx.labeled_embeddings()

@@ -6,16 +6,7 @@ from deepal_bench.registry import Registry
 from deepal_bench.strategies.base import Strategy
 
 STRATEGIES: Registry[type[Strategy]] = Registry("strategy.name")
-
-
-def register(name: str):
-    """Class decorator: register a strategy under `name` and set its `name` attribute."""
-
-    def decorator(cls: type[Strategy]) -> type[Strategy]:
-        cls.name = name
-        return STRATEGIES.register(name)(cls)
-
-    return decorator
+register = STRATEGIES.register
 
 
 def build_strategy(cfg: DictConfig | dict) -> Strategy:

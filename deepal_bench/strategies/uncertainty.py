@@ -16,6 +16,7 @@ from deepal_bench.strategies.base import (
     ScoreStrategy,
 )
 from deepal_bench.strategies.registry import register
+from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 
 
 class ProbScore(ScoreStrategy):
@@ -27,9 +28,8 @@ class ProbScore(ScoreStrategy):
     def scores(self, ctx: QueryContext) -> torch.Tensor:
         return type(self).kernel(ctx.probs())
 
-    def score_function(self, probs: torch.Tensor) -> torch.Tensor:
-        """The acquisition as a differentiable function of probabilities (for DMLE)."""
-        return type(self).kernel(probs)
+    def differentiable_score(self) -> DifferentiableScore:
+        return DifferentiableScore(self.name, ScoreInput.PROBS, type(self).kernel)
 
 
 class MCScore(ScoreStrategy):
@@ -44,8 +44,10 @@ class MCScore(ScoreStrategy):
     def scores(self, ctx: QueryContext) -> torch.Tensor:
         return type(self).kernel(ctx.mc_probs(self.mc_passes))
 
-    def score_function(self, mc_probs: torch.Tensor) -> torch.Tensor:
-        return type(self).kernel(mc_probs)
+    def differentiable_score(self) -> DifferentiableScore:
+        return DifferentiableScore(
+            self.name, ScoreInput.MC_PROBS, type(self).kernel, self.mc_passes
+        )
 
 
 @register("entropy")

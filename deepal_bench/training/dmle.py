@@ -13,7 +13,7 @@ Per selection kind the per-point term is (without the normaliser Z, App. A / Fig
 - topk: approximated by the softmax form with coldness `topk_beta` (§4, App. I).
 
 The acquisition a is the run's strategy score recomputed on the stored inputs with the
-current model at every step: a score-based strategy's `score_function` on the eval-mode
+current model at every step: the strategy's `differentiable_score()` on the eval-mode
 softmax (entropy, margin, least confidence), on `mc_passes` dropout-sampled passes (BALD,
 variation ratio), or for k-center the CoreSet score of eq. 4, the distance of φ(x, θ) to
 the nearest labeled point of D_{τ−1} in the current embedding.
@@ -25,75 +25,78 @@ on the scale of one average per-point log-probability (|β·a| ≤ β·ln C for 
 available at each draw, recomputed with gradient over the whole pool (chunked) each step.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from deepal_bench.errors import ConfigError
-from deepal_bench.kernels.distances import sq_dists
+from deepal_bench.kernels.distances import min_sq_dists
 from deepal_bench.kernels.gumbel import soft_ranks, suffix_log_normalisers
+from deepal_bench.kernels.numeric import EPS
 from deepal_bench.models.base import ALModel
+from deepal_bench.selection import SELECTIONS, Softmax, StochasticSelection
+from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.training.estimators import ESTIMATORS, Estimator, TrainContext, TrainStep
-from deepal_bench.training.inference import mc_dropout_mode
+from deepal_bench.training.inference import eval_mode, mc_dropout_mode
 
-KINDS = ("softmax", "power", "softrank", "topk")
-_FLOOR = 1e-12
+TOPK = "topk"
 _NEVER = torch.iinfo(torch.long).max
 
 
 class Acquisition:
     """a(x, D, θ) of a strategy as a differentiable function of the current model."""
 
-    def __init__(self, strategy: object) -> None:
-        if strategy is None:
+    def __init__(self, score: DifferentiableScore | None) -> None:
+        if score is None:
             raise ConfigError(
-                "estimator dmle needs the run's strategy (TrainContext.strategy) to recompute "
-                "the acquisition scores; the training context has none."
+                "estimator dmle needs the strategy's acquisition score as a differentiable "
+                "function of the model, but this strategy has none; use a score-based "
+                "strategy (entropy, margin, least_confidence, bald, var_ratio) or kcenter."
             )
-        name = getattr(strategy, "name", type(strategy).__name__)
-        self.name = name
-        self.coreset = name == "kcenter"
-        self.score_function = getattr(strategy, "score_function", None)
-        if self.score_function is None and not self.coreset:
-            raise ConfigError(
-                f"estimator dmle needs the acquisition score of the strategy as a "
-                f"function of the model, but strategy '{name}' has none; use a score-based "
-                f"strategy (entropy, margin, least_confidence, bald, var_ratio) or kcenter."
-            )
-        self.mc_passes = int(getattr(strategy, "mc_passes", 0)) if self._mc(strategy) else 0
-
-    @staticmethod
-    def _mc(strategy: object) -> bool:
-        return "mc_dropout" in getattr(strategy, "needs", ())
+        self.score = score
+        self.coreset = score.source is ScoreInput.CORESET
 
     def scores(self, model: ALModel, x: torch.Tensor) -> torch.Tensor:
         """Uncertainty scores of x under the current parameters (differentiable)."""
-        if self.mc_passes:
+        if self.score.source is ScoreInput.MC_PROBS:
             with mc_dropout_mode(model):
-                passes = [torch.softmax(model(x).float(), 1) for _ in range(self.mc_passes)]
+                passes = [torch.softmax(model(x).float(), 1) for _ in range(self.score.mc_passes)]
                 probs = torch.stack(passes)
         else:
-            with _eval_mode(model):
+            with eval_mode(model):
                 probs = torch.softmax(model(x).float(), 1)
-        return self.score_function(probs)
+        return self.score.function(probs)
 
     def embed(self, model: ALModel, x: torch.Tensor) -> torch.Tensor:
         """Eval-mode penultimate embedding φ(x, θ) (for the CoreSet score, eq. 4)."""
-        with _eval_mode(model):
+        with eval_mode(model):
             return model.embed(x).float()
 
 
-class _eval_mode:
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
+def selection_for(kind: str, beta: float, topk_beta: float) -> StochasticSelection:
+    """The selection distribution of a record: its own, or for top-k the softmax form with
+    coldness `topk_beta` (DMLE §4, App. I)."""
+    if kind == TOPK:
+        return Softmax(topk_beta)
+    selection = SELECTIONS.build({"name": kind, "beta": beta})
+    if not isinstance(selection, StochasticSelection):
+        raise ConfigError(f"estimator dmle cannot model selection kind '{kind}'.")
+    return selection
 
-    def __enter__(self) -> None:
-        self.was_training = self.model.training
-        self.model.eval()
 
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
+def coreset_scores(phi: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """CoreSet acquisition (DMLE eq. 4): min_{c ∈ C} ||φ(x) − φ(c)||₂ (chunked, differentiable)."""
+    return torch.sqrt(min_sq_dists(phi, centres).clamp_min(EPS))
+
+
+def groups_of(kinds: list[str], betas: list[float]) -> Iterator[tuple[str, float, torch.Tensor]]:
+    """(kind, beta, positions) for each distinct (kind, beta) among the selected points."""
+    keys = list(zip(kinds, betas, strict=True))
+    for kind, beta in dict.fromkeys(keys):
+        rows = [i for i, key in enumerate(keys) if key == (kind, beta)]
+        yield kind, beta, torch.tensor(rows, dtype=torch.long)
 
 
 @dataclass
@@ -128,7 +131,7 @@ class History:
             kinds += [r.kind] * len(idx)
             beta.append(torch.full((len(idx),), float(r.beta)))
         for kind in set(kinds):
-            if kind not in KINDS:
+            if kind != TOPK and kind not in SELECTIONS:
                 raise ConfigError(f"estimator dmle cannot model selection kind '{kind}'.")
         rounds_t = torch.cat(rounds) if rounds else torch.zeros(0, dtype=torch.long)
         available = n - torch.searchsorted(torch.sort(round_of).values, rounds_t)
@@ -146,8 +149,6 @@ class History:
 @ESTIMATORS.register("dmle")
 class DMLE(Estimator):
     """Cross-entropy minus `lam` · the dependency term of eq. 11 (per N_L, see module doc)."""
-
-    name = "dmle"
 
     def __init__(
         self,
@@ -169,9 +170,9 @@ class DMLE(Estimator):
         self._reference_key: tuple | None = None
         self._reference: dict[int, torch.Tensor] = {}
 
-    def check(self, strategy: object, selection: object) -> None:
+    def check(self, score: DifferentiableScore | None, selection: object) -> None:
         """The strategy must have a differentiable acquisition (raises ConfigError)."""
-        Acquisition(strategy)
+        Acquisition(score)
 
     def loss(self, step: TrainStep) -> torch.Tensor:
         ce = F.cross_entropy(step.logits, step.y)
@@ -190,7 +191,7 @@ class DMLE(Estimator):
 
     def dependency(self, model: ALModel, context: TrainContext, epoch: int) -> torch.Tensor:
         """Per selected point (draw order), ln P(x | D_{τ−1}; θ) as modelled (see module doc)."""
-        acq = Acquisition(context.strategy)
+        acq = Acquisition(context.score)
         hist = self.history(context)
         x = context.data.x_train
         if acq.coreset:
@@ -202,7 +203,7 @@ class DMLE(Estimator):
             for tau in torch.unique(hist.rounds).tolist():
                 sel = torch.nonzero(hist.rounds == tau).flatten()
                 centres = torch.nonzero(hist.round_of < tau).flatten()
-                a = _coreset_scores(phi[row[hist.indices[sel]]], phi[row[centres]])
+                a = coreset_scores(phi[row[hist.indices[sel]]], phi[row[centres]])
                 groups.append((sel, a, tau))
         else:
             groups = [(torch.arange(len(hist.indices)), acq.scores(model, x[hist.indices]), None)]
@@ -212,26 +213,31 @@ class DMLE(Estimator):
         return torch.cat(out)
 
     def _log_probs(self, model, context, acq, hist, sel, a, tau, epoch) -> torch.Tensor:
-        beta = hist.beta[sel].to(a.dtype)
+        """ln P(x | D_{τ−1}; θ) of the selected points `sel` with scores `a`, each by the
+        log-weights of its own selection distribution (minus ln Z with `normalizer`)."""
         kinds = [hist.kinds[i] for i in sel.tolist()]
-        beta = torch.where(_mask(kinds, "topk", a), torch.full_like(beta, self.topk_beta), beta)
         w = torch.zeros_like(a)
-        expo = _mask(kinds, "softmax", a) | _mask(kinds, "topk", a)
-        power = _mask(kinds, "power", a)
-        rank = _mask(kinds, "softrank", a)
-        w = torch.where(expo, beta * a, w)
-        w = torch.where(power, beta * torch.log(a.clamp_min(_FLOOR)), w)
-        if bool(rank.any()):
-            reference = self._pool_reference(model, context, acq, hist, tau, epoch)
-            soft = self._soft_ranks(a, reference, hist, sel)
-            w = torch.where(rank, -beta * torch.log(soft), w)
+        for kind, beta, rows in groups_of(kinds, hist.beta[sel].tolist()):
+            rows = rows.to(a.device)
+            selection = selection_for(kind, beta, self.topk_beta)
+            if kind == "softrank":
+                w[rows] = self._rank_log_probs(model, context, acq, hist, sel, a, tau, epoch,
+                                               selection)[rows]  # fmt: skip
+                continue
+            w[rows] = selection.log_weights(a[rows])
             if self.normalizer:
-                w = w - torch.where(rank, self._rank_log_z(soft, beta, hist, sel), 0.0)
-        if self.normalizer and bool((expo | power).any()):
-            pool_a = self._pool_scores(model, context, acq, hist, tau)
-            pool_w = _pool_log_weights(pool_a, kinds, beta)
-            log_z = suffix_log_normalisers(pool_w, hist.keys)[hist.indices[sel]]
-            w = w - torch.where(expo | power, log_z.to(w.dtype), 0.0)
+                pool_w = selection.log_weights(self._pool_scores(model, context, acq, hist, tau))
+                log_z = suffix_log_normalisers(pool_w, hist.keys)[hist.indices[sel]]
+                w[rows] = w[rows] - log_z[rows].to(w.dtype)
+        return w
+
+    def _rank_log_probs(self, model, context, acq, hist, sel, a, tau, epoch, selection):
+        """Soft-rank log-weights −β·ln r̃ (eq. 18) of all of `sel`, minus ln Z if asked."""
+        reference = self._pool_reference(model, context, acq, hist, tau, epoch)
+        soft = self._soft_ranks(a, reference, hist, sel)
+        w = selection.rank_log_weights(soft)
+        if self.normalizer:
+            w = w - self._rank_log_z(soft, hist.beta[sel].to(a.dtype), hist, sel)
         return w
 
     def _soft_ranks(self, a, reference, hist, sel) -> torch.Tensor:
@@ -279,33 +285,7 @@ class DMLE(Estimator):
             return torch.cat([acq.scores(model, c) for c in chunks])
         phi = torch.cat([acq.embed(model, c) for c in chunks])
         centres = torch.nonzero(hist.round_of < tau).flatten()
-        return _coreset_scores(phi, phi[centres])
-
-
-def _coreset_scores(phi: torch.Tensor, centres: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """CoreSet acquisition (DMLE eq. 4): min_{c ∈ C} ||φ(x) − φ(c)||₂ (chunked, differentiable)."""
-    out = []
-    for i in range(0, len(phi), chunk):
-        best = None
-        for j in range(0, len(centres), chunk):
-            d = sq_dists(phi[i : i + chunk], centres[j : j + chunk]).min(1).values
-            best = d if best is None else torch.minimum(best, d)
-        out.append(best)
-    return torch.sqrt(torch.cat(out).clamp_min(_FLOOR))
-
-
-def _mask(kinds: list[str], kind: str, like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor([k == kind for k in kinds], dtype=torch.bool, device=like.device)
-
-
-def _pool_log_weights(pool_a: torch.Tensor, kinds: list[str], beta: torch.Tensor) -> torch.Tensor:
-    """Log-weights of every pool point for the (single) kind and β of this run's selections."""
-    kind, b = kinds[0], float(beta[0])
-    if len(set(kinds)) > 1 or bool((beta != b).any()):
-        raise ConfigError("estimator.normalizer needs one selection kind and beta per run.")
-    if kind == "power":
-        return b * torch.log(pool_a.clamp_min(_FLOOR))
-    return b * pool_a
+        return coreset_scores(phi, phi[centres])
 
 
 __all__ = ["DMLE", "Acquisition", "History"]

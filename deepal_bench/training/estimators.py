@@ -15,40 +15,26 @@ from omegaconf import DictConfig
 from deepal_bench.data.dataset import ALData
 from deepal_bench.models.base import ALModel
 from deepal_bench.registry import Registry
-
-
-@dataclass
-class SelectionRecord:
-    """One round's selection, kept in the run state so later rounds can re-evaluate it.
-
-    `indices` are dataset indices; `kind`/`beta` describe the selection distribution,
-    `score` names the strategy's score function, `log_probs` the log-probabilities under the
-    parameters at selection time (NaN for deterministic selections).
-    """
-
-    round: int
-    indices: torch.Tensor
-    kind: str
-    beta: float
-    score: str | None
-    log_probs: torch.Tensor
+from deepal_bench.selection import Selection, SelectionRecord
+from deepal_bench.training.acquisition import DifferentiableScore
 
 
 @dataclass
 class TrainContext:
     """What the objective may need beyond the batch: the data, the labeled set, the history.
 
-    `strategy` is the run's strategy instance (DMLE recomputes its acquisition score).
-    `unlabeled` (dataset indices of the unlabeled pool) and `seed` (for extensions' own
-    generators, derived per trial and round) serve trainer extensions that train on
-    unlabeled data (WAAL, VAAL); None when the caller does not provide them.
+    `score` is the run's acquisition as a differentiable function (DMLE recomputes it; None
+    when the strategy has none). `unlabeled` (dataset indices of the unlabeled pool) and
+    `seed` (for extensions' own generators, derived per trial and round) serve trainer
+    extensions that train on unlabeled data (WAAL, VAAL); None when the caller does not
+    provide them.
     """
 
     data: ALData
     labeled: torch.Tensor
     round: int
     selections: list[SelectionRecord] = field(default_factory=list)
-    strategy: object | None = None
+    score: DifferentiableScore | None = None
     unlabeled: torch.Tensor | None = None
     seed: int | None = None
 
@@ -68,12 +54,13 @@ class TrainStep:
 
 
 class Estimator:
-    """Base estimator: subclasses implement `loss`."""
+    """Base estimator: subclasses implement `loss`; `name` is set by the registry."""
 
     name = "base"
 
-    def check(self, strategy: object, selection: object) -> None:
-        """Fail at start-up when the strategy or selection cannot serve this estimator."""
+    def check(self, score: DifferentiableScore | None, selection: Selection) -> None:
+        """Fail at start-up when the strategy's score or the selection cannot serve this
+        estimator (`score`: the strategy's differentiable acquisition, None if it has none)."""
 
     def loss(self, step: TrainStep) -> torch.Tensor:
         raise NotImplementedError
@@ -85,8 +72,6 @@ ESTIMATORS: Registry[Callable[..., Estimator]] = Registry("estimator.name")
 @ESTIMATORS.register("imle")
 class IMLE(Estimator):
     """Independent MLE: mean cross-entropy over the labeled batch (DMLE paper eq. 1)."""
-
-    name = "imle"
 
     def loss(self, step: TrainStep) -> torch.Tensor:
         return F.cross_entropy(step.logits, step.y)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from deepal_bench.errors import ConfigError
+from deepal_bench.selection import Selection
+from deepal_bench.training.acquisition import DifferentiableScore
 from deepal_bench.training.estimators import ESTIMATORS, Estimator, TrainContext, TrainStep
 
 _TOPK = (
@@ -37,14 +39,12 @@ def lure_weights(pool_size: int, log_q: torch.Tensor) -> torch.Tensor:
 class LURE(Estimator):
     """Importance-weighted cross-entropy with the LURE weights v_m."""
 
-    name = "lure"
-
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._weights: torch.Tensor | None = None
 
-    def check(self, strategy: object, selection: object) -> None:
-        if getattr(selection, "kind", None) == "topk":
+    def check(self, score: DifferentiableScore | None, selection: Selection) -> None:
+        if not selection.stochastic:
             raise ConfigError(_TOPK)
 
     def weights(self, context: TrainContext) -> torch.Tensor:
