@@ -5,6 +5,8 @@ exactly what an uninterrupted run would have drawn.
 """
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -28,6 +30,15 @@ def generator(seed: int, *keys: int | str, device: str | torch.device = "cpu") -
     return gen
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch's global RNG (model initialisation, dropout) on every device."""
-    torch.manual_seed(seed)
+@contextmanager
+def seeded_global_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """torch's global RNG seeded with `seed` for the block, restored afterwards.
+
+    For draws that only the global RNG can make (module initialisation, dropout masks):
+    they become reproducible without disturbing the caller's random stream. The CUDA RNG
+    of `device` is forked too when it is a CUDA device.
+    """
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

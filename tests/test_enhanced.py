@@ -15,14 +15,10 @@ from deepal_bench.models.resnet import ResNet18
 from deepal_bench.models.vit import SmallViT, ViTB16
 from deepal_bench.selection import TopK
 from deepal_bench.strategies import QueryContext, build_strategy
-from deepal_bench.strategies.enhanced import (
-    ChainExtension,
-    build_lossnet,
-    ceal_threshold,
-    loss_prediction_loss,
-)
+from deepal_bench.training.ceal import ceal_threshold
 from deepal_bench.training.estimators import TrainContext
-from deepal_bench.training.extensions import TrainerExtension
+from deepal_bench.training.extensions import ChainExtension, TrainerExtension
+from deepal_bench.training.lpl import build_lossnet, loss_prediction_loss
 
 
 def test_ceal_threshold_decays_linearly_to_zero():

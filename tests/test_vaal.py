@@ -9,8 +9,9 @@ from deepal_bench.data.pool import Pool
 from deepal_bench.models.auxiliary import MLPVAE, ConvVAE, build_vae
 from deepal_bench.selection import TopK
 from deepal_bench.strategies import QueryContext, build_strategy
-from deepal_bench.strategies.vaal import VAALConfig, train_vaal
+from deepal_bench.strategies.vaal import VAAL
 from deepal_bench.training.estimators import TrainContext
+from deepal_bench.training.vaal import train_vaal
 
 
 class Identity(nn.Module):
@@ -72,7 +73,7 @@ def _toy():
 
 def test_training_is_deterministic_and_happens_in_the_trainer_hooks():
     data = _toy()
-    cfg = VAALConfig(width=4, epochs=2, batch_size=8)
+    cfg = VAAL(width=4, epochs=2, batch_size=8).cfg
     labeled, unlabeled = torch.arange(10), torch.arange(10, 30)
     a = train_vaal(data, labeled, unlabeled, cfg, 5, torch.device("cpu"))
     b = train_vaal(data, labeled, unlabeled, cfg, 5, torch.device("cpu"))

@@ -12,9 +12,10 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.models.mlp import MLP
 from deepal_bench.selection import TopK
 from deepal_bench.strategies import QueryContext, build_strategy
-from deepal_bench.strategies.waal import gradient_penalty, waal_scores, wasserstein
+from deepal_bench.strategies.waal import waal_scores
 from deepal_bench.training.estimators import IMLE, TrainContext
 from deepal_bench.training.trainer import Trainer, TrainerConfig
+from deepal_bench.training.waal import gradient_penalty, wasserstein
 
 
 class LinearCritic(nn.Module):

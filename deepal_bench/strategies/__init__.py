@@ -3,10 +3,11 @@
 from deepal_bench.strategies import (
     adversarial,
     baseline,
+    ceal,
     diversity,
-    enhanced,
     falcun,
     hybrid,
+    lpl,
     ralif,
     related,
     uncertainty,
@@ -24,7 +25,8 @@ from deepal_bench.strategies.registry import STRATEGIES, build_strategy, registe
 
 __all__ = [
     "adversarial",
-    "enhanced",
+    "ceal",
+    "lpl",
     "vaal",
     "waal",
     "STRATEGIES",

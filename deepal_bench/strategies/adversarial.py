@@ -18,8 +18,8 @@ from deepal_bench.kernels.adversarial import AdversarialResult, adversarial_scor
 from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import QueryContext, QueryResult, ScoreStrategy
 from deepal_bench.strategies.registry import register
-from deepal_bench.training.estimators import TrainContext
-from deepal_bench.training.extensions import TrainerExtension
+from deepal_bench.training.extensions import LabeledExamples, TrainerExtension
+from deepal_bench.training.inference import eval_mode, gathered_batches
 
 
 def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -29,9 +29,9 @@ def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch
     if not data.is_image:
         return None
     channels = data.x_train.shape[1]
-    if "mean" in data.meta and "std" in data.meta:
-        mean = torch.tensor(data.meta["mean"], dtype=torch.float32).expand(channels)
-        std = torch.tensor(data.meta["std"], dtype=torch.float32).expand(channels)
+    if data.mean is not None and data.std is not None:
+        mean = torch.tensor(data.mean, dtype=torch.float32).expand(channels)
+        std = torch.tensor(data.std, dtype=torch.float32).expand(channels)
         low, high = (0 - mean) / std, (1 - mean) / std
     else:
         flat = data.x_train.transpose(0, 1).flatten(1)
@@ -39,21 +39,10 @@ def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch
     return low.view(1, -1, 1, 1).to(device), high.view(1, -1, 1, 1).to(device)
 
 
-class AdversarialExamples(TrainerExtension):
-    """The queried points' adversarial examples, labeled with the queried labels."""
-
-    def __init__(self, x: torch.Tensor, indices: torch.Tensor) -> None:
-        self.x, self.indices = x, indices
-
-    def extra_data(self, context: TrainContext) -> tuple[torch.Tensor, torch.Tensor]:
-        y = context.data.y_train[self.indices.to(context.data.y_train.device)]
-        return self.x.to(context.data.x_train.device), y
-
-
 class _Adversarial(ScoreStrategy):
     def __init__(self, add_adversarial: bool = False) -> None:
         self.add_adversarial = add_adversarial
-        self._pending: AdversarialExamples | None = None
+        self._pending: LabeledExamples | None = None
 
     def attack(self, ctx: QueryContext, x: torch.Tensor) -> AdversarialResult:
         raise NotImplementedError
@@ -62,20 +51,13 @@ class _Adversarial(ScoreStrategy):
         self, ctx: QueryContext, indices: torch.Tensor, keep: bool = False
     ) -> list[AdversarialResult]:
         """Attack `indices` in batches; perturbations are dropped unless `keep`."""
-        model = ctx.model
-        was_training = model.training
-        model.eval()
-        try:
-            results = []
-            for i in range(0, len(indices), ctx.batch_size):
-                idx = indices[i : i + ctx.batch_size].to(ctx.data.x_train.device)
-                x = ctx.data.x_train[idx].to(ctx.device).float()
-                result = self.attack(ctx, x)
+        results = []
+        with eval_mode(ctx.model):
+            for _, x in gathered_batches(ctx.data.x_train, indices, ctx.batch_size, ctx.device):
+                result = self.attack(ctx, x.float())
                 if not keep:
                     result.perturbation = result.perturbation.new_empty(0)
                 results.append(result)
-        finally:
-            model.train(was_training)
         return results
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:
@@ -94,7 +76,7 @@ class _Adversarial(ScoreStrategy):
             adv = self._attack_indices(ctx, result.indices, keep=True)
             x = ctx.data.x_train[result.indices.to(ctx.data.x_train.device)].to(ctx.device)
             r = torch.cat([a.perturbation for a in adv])
-            self._pending = AdversarialExamples((x + r).detach(), result.indices.cpu())
+            self._pending = LabeledExamples((x + r).detach(), result.indices.cpu())
         return result
 
     def trainer_extension(self) -> TrainerExtension | None:

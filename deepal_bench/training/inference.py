@@ -11,6 +11,18 @@ import torch
 from torch import nn
 
 from deepal_bench.models.base import ALModel
+from deepal_bench.seeding import seeded_global_rng
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """The model in eval mode for the block; its previous mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 @contextmanager
@@ -32,20 +44,31 @@ def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield x[start : start + batch_size]
 
 
+def gathered_batches(
+    x: torch.Tensor, indices: torch.Tensor, batch_size: int, device: torch.device
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """(rows, x[indices[rows]] on `device`) for consecutive `batch_size` rows of `indices`.
+
+    The chunked loop over candidates: each batch is gathered from the resident tensor `x`
+    and moved to the model's device, and `rows` says where its outputs go.
+    """
+    for start in range(0, len(indices), batch_size):
+        rows = slice(start, start + batch_size)
+        yield rows, x[indices[rows].to(x.device)].to(device, non_blocking=True)
+
+
 @torch.inference_mode()
 def predict(
     model: ALModel, x: torch.Tensor, batch_size: int = 1024, device: torch.device | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D)."""
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     probs, embs = [], []
-    for xb in _batches(x, batch_size):
-        logits, emb = model.forward_with_embedding(xb.to(device, non_blocking=True))
-        probs.append(torch.softmax(logits.float(), dim=1))
-        embs.append(emb.float())
-    model.train(was_training)
+    with eval_mode(model):
+        for xb in _batches(x, batch_size):
+            logits, emb = model.forward_with_embedding(xb.to(device, non_blocking=True))
+            probs.append(torch.softmax(logits.float(), dim=1))
+            embs.append(emb.float())
     return torch.cat(probs), torch.cat(embs)
 
 
@@ -63,10 +86,8 @@ def mc_dropout_probs(
     if not isinstance(model, ALModel) or not model.has_dropout():
         raise ValueError("MC dropout needs a model with dropout layers (p > 0)")
     device = next(model.parameters()).device
-    devices = [device] if device.type == "cuda" else []
     out = torch.empty(passes, len(x), model.head.out_features, device=device)
-    with torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed, device), mc_dropout_mode(model):
         start = 0
         for xb in _batches(x, batch_size):
             h = model.mc_trunk(xb.to(device, non_blocking=True))
@@ -78,10 +99,16 @@ def mc_dropout_probs(
 
 
 @torch.inference_mode()
+def predicted_labels(model: ALModel, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The predicted label of every row of x (argmax of the eval-mode softmax)."""
+    probs, _ = predict(model, x, batch_size)
+    return probs.argmax(1)
+
+
+@torch.inference_mode()
 def evaluate(
     model: ALModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
 ) -> tuple[float, torch.Tensor]:
     """Accuracy on (x, y) and the predicted labels."""
-    probs, _ = predict(model, x, batch_size)
-    pred = probs.argmax(1)
+    pred = predicted_labels(model, x, batch_size)
     return float((pred == y.to(pred.device)).float().mean()), pred

@@ -1,4 +1,4 @@
-"""Shared pieces of the strategies that train on labeled and unlabeled data together.
+"""Shared pieces of the trainer extensions that train on labeled and unlabeled data together.
 
 Cost control (WAAL, VAAL): the reference implementations pair every labeled batch with an
 unlabeled one and make an epoch a pass over the larger of the two sets, so each epoch

@@ -6,6 +6,10 @@ training accuracy of an epoch reaches `early_stop_train_acc` (FALCUN §4 uses 0.
 `init: fresh` re-initialises the model every round (DeepAL+), `init: warm` continues from
 the previous round's weights; `select: best_val` keeps the weights with the best
 validation accuracy (constrained-data study §3), `select: last` the final ones.
+
+The step loop never reads a value back to the host: the correct-prediction count stays on
+the model's device and is read once per epoch (on a GPU every host read waits for all
+queued work).
 """
 
 import copy
@@ -18,9 +22,8 @@ from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import Estimator, TrainContext, TrainStep
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import evaluate
+from deepal_bench.training.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "cosine", "step")
 INITS = ("fresh", "warm")
 SELECTS = ("last", "best_val")
 
@@ -58,23 +61,50 @@ class TrainerConfig:
 
 @dataclass
 class TrainResult:
+    """What one round's training did: epochs run (early stop), the last epoch's training
+    accuracy, and the validation accuracy of the kept weights (`best_val`; else None)."""
+
     epochs_run: int
     train_accuracy: float
     val_accuracy: float | None
 
 
-def _optimizer(cfg: TrainerConfig, params: list[dict]) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
+@dataclass
+class TrainingSet:
+    """The round's training pairs: the labeled points, then the extensions' extra pairs
+    (pseudo-labels, adversarial examples), whose dataset index in `indices` is -1."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    indices: torch.Tensor
+
+    @classmethod
+    def build(cls, context: TrainContext, extensions: list[TrainerExtension]) -> "TrainingSet":
+        data = context.data
+        idx = context.labeled.to(data.x_train.device)
+        x, y, indices = data.x_train[idx], data.y_train[idx], context.labeled.clone()
+        for ext in extensions:
+            extra = ext.extra_data(context)
+            if extra is not None:
+                x = torch.cat([x, extra[0].to(x.device)])
+                y = torch.cat([y, extra[1].to(y.device)])
+                indices = torch.cat([indices, torch.full((len(extra[1]),), -1)])
+        return cls(x, y, indices)
 
 
-def _scheduler(cfg: TrainerConfig, opt: torch.optim.Optimizer):
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-    if cfg.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
-    return None
+class BestWeights:
+    """The weights of the epoch with the best validation accuracy (`select: best_val`)."""
+
+    def __init__(self) -> None:
+        self.accuracy, self.state = -1.0, None
+
+    def update(self, model: ALModel, accuracy: float) -> None:
+        if accuracy > self.accuracy:
+            self.accuracy, self.state = accuracy, copy.deepcopy(model.state_dict())
+
+    def restore(self, model: ALModel) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
 
 
 class Trainer:
@@ -101,62 +131,85 @@ class Trainer:
             )
         for ext in extensions:
             ext.setup(model, context)
-        idx = context.labeled.to(data.x_train.device)
-        x, y = data.x_train[idx], data.y_train[idx]
-        indices = context.labeled.clone()
-        for ext in extensions:
-            extra = ext.extra_data(context)
-            if extra is not None:
-                x = torch.cat([x, extra[0].to(x.device)])
-                y = torch.cat([y, extra[1].to(y.device)])
-                indices = torch.cat([indices, torch.full((len(extra[1]),), -1)])
-        params = [{"params": [p for p in model.parameters() if p.requires_grad]}]
-        for ext in extensions:
-            for module in ext.modules().values():
-                params.append({"params": list(module.parameters())})
-        opt = _optimizer(cfg, params)
-        sched = _scheduler(cfg, opt)
-        if cfg.channels_last and self.device.type == "cuda" and x.dim() == 4:
+        train = TrainingSet.build(context, extensions)
+        opt = build_optimizer(
+            cfg.optimizer, self._param_groups(model, extensions), cfg.lr,
+            cfg.weight_decay, cfg.momentum,
+        )  # fmt: skip
+        schedule = build_schedule(cfg.schedule, opt, cfg.epochs, cfg.step_size, cfg.gamma)
+        if cfg.channels_last and self.device.type == "cuda" and train.x.dim() == 4:
             model.to(memory_format=torch.channels_last)
-        best_state, best_val, val_acc = None, -1.0, None
+        best = BestWeights() if cfg.select == "best_val" else None
+        epochs = _Epochs(self, model, train, context, estimator, extensions, opt)
         train_acc, epoch = 0.0, 0
         for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            correct = 0
-            order = torch.randperm(len(y), generator=gen)
-            for start in range(0, len(y), cfg.batch_size):
-                b = order[start : start + cfg.batch_size]
-                bd = b.to(x.device)
-                xb = x[bd]
-                if data.augment is not None:
-                    xb = data.augment(xb, gen)
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-                    logits, emb = model.forward_with_embedding(xb)
-                step = TrainStep(model, xb, y[bd], indices[b], logits.float(), emb, epoch, context)
-                loss = estimator.loss(step)
-                for ext in extensions:
-                    extra_loss = ext.loss(step)
-                    if extra_loss is not None:
-                        loss = loss + extra_loss
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                correct += int((logits.argmax(1) == y[bd]).sum())
-            if sched is not None:
-                sched.step()
+            train_acc = epochs.run(epoch, gen)
+            if schedule is not None:
+                schedule.step()
             for ext in extensions:
                 ext.on_epoch_end(epoch, context)
-            train_acc = correct / len(y)
-            if cfg.select == "best_val":
-                val_acc, _ = evaluate(model, data.x_val, data.y_val, cfg.eval_batch_size)
-                if val_acc > best_val:
-                    best_val, best_state = val_acc, copy.deepcopy(model.state_dict())
+            if best is not None:
+                best.update(model, evaluate(model, data.x_val, data.y_val, cfg.eval_batch_size)[0])
             if cfg.early_stop_train_acc is not None and train_acc >= cfg.early_stop_train_acc:
                 break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-            val_acc = best_val
+        if best is not None:
+            best.restore(model)
         for ext in extensions:
             ext.teardown(model)
         model.eval()
-        return TrainResult(epoch, train_acc, val_acc)
+        return TrainResult(epoch, train_acc, best.accuracy if best is not None else None)
+
+    @staticmethod
+    def _param_groups(model: ALModel, extensions: list[TrainerExtension]) -> list[dict]:
+        """The model's trainable parameters, then one group per extension module."""
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+        for ext in extensions:
+            groups += [{"params": list(m.parameters())} for m in ext.modules().values()]
+        return groups
+
+
+@dataclass
+class _Epochs:
+    """Epochs over the training set, each in a random order drawn from the round's generator."""
+
+    trainer: Trainer
+    model: ALModel
+    train: TrainingSet
+    context: TrainContext
+    estimator: Estimator
+    extensions: list[TrainerExtension]
+    opt: torch.optim.Optimizer
+
+    def run(self, epoch: int, gen: torch.Generator) -> float:
+        """Train one epoch; returns its training accuracy (one host read per epoch)."""
+        cfg, train, augment = self.trainer.cfg, self.train, self.context.data.augment
+        self.model.train()
+        correct = torch.zeros((), dtype=torch.long, device=train.y.device)
+        order = torch.randperm(len(train.y), generator=gen)
+        for start in range(0, len(train.y), cfg.batch_size):
+            b = order[start : start + cfg.batch_size]
+            bd = b.to(train.x.device)
+            xb, yb = train.x[bd], train.y[bd]
+            if augment is not None:
+                xb = augment(xb, gen)
+            logits = self._step(xb, yb, train.indices[b], epoch)
+            correct += (logits.argmax(1) == yb).sum()
+        return int(correct) / len(train.y)
+
+    def _step(
+        self, xb: torch.Tensor, yb: torch.Tensor, indices: torch.Tensor, epoch: int
+    ) -> torch.Tensor:
+        """Forward, estimator loss plus the extensions' terms, backward, optimiser step."""
+        device = self.trainer.device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.trainer.cfg.amp):
+            logits, emb = self.model.forward_with_embedding(xb)
+        step = TrainStep(self.model, xb, yb, indices, logits.float(), emb, epoch, self.context)
+        loss = self.estimator.loss(step)
+        for ext in self.extensions:
+            extra_loss = ext.loss(step)
+            if extra_loss is not None:
+                loss = loss + extra_loss
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return logits.detach()
