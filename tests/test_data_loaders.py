@@ -284,7 +284,7 @@ def test_waterbirds_metadata_groups(tmp_path):
         data.y_test.tolist(),
         data.groups_test.tolist(),
         data.group_names,
-        data.meta["mismatch_groups"],
+        data.mismatch_groups,
     )
     assert columns["mismatch_accuracy"] == 0.0 and columns["worst_group_accuracy"] == 0.0
     val = load_dataset(
@@ -350,7 +350,7 @@ def test_normalisation_uses_clean_training_statistics(tmp_path):
     assert abs(float(data.x_train.mean())) < 1e-5 and abs(float(data.x_train.std()) - 1) < 1e-4
     raw = load_dataset({"name": "mnist", "root": str(tmp_path), **RAW})
     mean, std = float(raw.x_train.mean()), float(raw.x_train.std())
-    assert data.meta["mean"] == pytest.approx([mean]) and data.meta["std"] == pytest.approx([std])
+    assert data.mean == pytest.approx([mean]) and data.std == pytest.approx([std])
     assert torch.allclose(data.x_test, (raw.x_test - mean) / std, atol=1e-5)
     with pytest.raises(ConfigError, match="imagenet needs 3-channel"):
         load_dataset({"name": "mnist", "root": str(tmp_path), "normalize": "imagenet"})

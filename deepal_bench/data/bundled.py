@@ -42,7 +42,8 @@ def load_digits(test_size: float | int = 0.3, split_seed: int = 0, image_size: i
         x_test=(x_test - mean) / std,
         y_test=y_test,
         num_classes=10,
-        meta={"mean": [float(mean)], "std": [float(std)]},
+        mean=[float(mean)],
+        std=[float(std)],
     )
 
 

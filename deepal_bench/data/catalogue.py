@@ -161,7 +161,7 @@ def _normalise(data: ALData, mean: list[float], std: list[float]) -> None:
     m, s = torch.tensor(mean).view(shape), torch.tensor(std).view(shape)
     for key in _splits(data):  # in place: the loaders' raw tensors are fresh copies
         getattr(data, key).sub_(m).div_(s)
-    data.meta.update(mean=list(mean), std=list(std))
+    data.mean, data.std = list(mean), list(std)
 
 
 def _derive(data: ALData, steps: dict, seed: int) -> None:

@@ -15,6 +15,10 @@ class ALData:
     `x_*` are already normalised (the evaluation transform); `augment`, when set, is the
     batched training augmentation applied by the trainer only, never when scoring the pool.
     Indices in records are positions in `x_train` (dataset indices of the training pool).
+    `mean`/`std` are the per-channel (or per-feature) statistics the tensors were
+    normalised with (None when not normalised); `mismatch_groups` names the test groups
+    whose label and spurious attribute disagree (DeepAL+ Table 8). `meta` holds loader
+    provenance (class names, source file, ...) that no other layer depends on.
     """
 
     name: str
@@ -28,6 +32,9 @@ class ALData:
     groups_test: torch.Tensor | None = None
     group_names: list[str] | None = None
     augment: Augment | None = None
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    mismatch_groups: tuple[str, ...] = ()
     meta: dict = field(default_factory=dict)
 
     @property

@@ -200,10 +200,8 @@ def load_waterbirds(
         groups_test=y_test * 2 + place,
         group_names=list(WATERBIRD_GROUPS),
         augment={"hflip": 0.5},
-        meta={
-            "classes": ["landbird", "waterbird"],
-            "mismatch_groups": ["landbird_water", "waterbird_land"],
-        },
+        mismatch_groups=("landbird_water", "waterbird_land"),
+        meta={"classes": ["landbird", "waterbird"]},
         **extra,
     )
 

@@ -10,11 +10,8 @@ INITIAL_MODES = ("random", "balanced")
 class Pool:
     """Which training points are labeled. Positions are dataset indices of `x_train`."""
 
-    def __init__(self, size: int, excluded: torch.Tensor | None = None) -> None:
+    def __init__(self, size: int) -> None:
         self.labeled = torch.zeros(size, dtype=torch.bool)
-        self.excluded = torch.zeros(size, dtype=torch.bool)
-        if excluded is not None:
-            self.excluded[excluded] = True
 
     @property
     def n_labeled(self) -> int:
@@ -24,15 +21,15 @@ class Pool:
         return torch.nonzero(self.labeled, as_tuple=False).flatten()
 
     def unlabeled_indices(self) -> torch.Tensor:
-        return torch.nonzero(~self.labeled & ~self.excluded, as_tuple=False).flatten()
+        return torch.nonzero(~self.labeled, as_tuple=False).flatten()
 
     def label(self, indices: torch.Tensor) -> None:
-        """Mark `indices` labeled; they must be distinct, available and unlabeled."""
+        """Mark `indices` labeled; they must be distinct and unlabeled."""
         indices = indices.cpu().long()
         if len(torch.unique(indices)) != len(indices):
             raise ValueError("queried indices are not distinct")
-        if self.labeled[indices].any() or self.excluded[indices].any():
-            raise ValueError("queried indices include labeled or held-out points")
+        if self.labeled[indices].any():
+            raise ValueError("queried indices include labeled points")
         self.labeled[indices] = True
 
 
