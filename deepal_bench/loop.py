@@ -1,4 +1,4 @@
-"""The experiment loop: trials x rounds of query -> label -> train -> evaluate.
+"""The experiment loop: trials x rounds of query -> label -> train -> evaluate -> record.
 
 Round 0 trains on the initial labeled set; each later round queries `budget.batch_size(r)`
 points with the model of the previous round. Every trial seeds from `seed + trial`; every
@@ -7,9 +7,12 @@ resumed from its checkpoint ends with the same records as an uninterrupted one.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
@@ -18,23 +21,19 @@ from deepal_bench.budget import Budget
 from deepal_bench.data import ALData, Pool, load_dataset
 from deepal_bench.data.pool import initial_indices
 from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.metrics import aubc, f_acc, group_metrics
+from deepal_bench.metrics.records import RoundOutcome, round_columns, trial_row
 from deepal_bench.models import ALModel, build_model
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.seeding import derive_seed, generator
-from deepal_bench.selection import Selection, build_selection
+from deepal_bench.selection import Selection, SelectionRecord, build_selection
 from deepal_bench.store import RunState, RunStore
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
-from deepal_bench.training.estimators import (
-    Estimator,
-    SelectionRecord,
-    TrainContext,
-    build_estimator,
-)
-from deepal_bench.training.inference import evaluate
+from deepal_bench.training.estimators import Estimator, TrainContext, build_estimator
+from deepal_bench.training.inference import predicted_labels
 from deepal_bench.training.trainer import Trainer, TrainerConfig
 
 DEVICES = ("auto", "cpu", "cuda")
+T = TypeVar("T")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -52,15 +51,22 @@ def resolve_device(name: str) -> torch.device:
 
 def configure_torch(cfg: DictConfig, device: torch.device) -> None:
     """Thread count and deterministic algorithms (same seed => same records on CPU)."""
-    if cfg.get("threads"):
+    if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    if cfg.get("deterministic", True):
+    if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
 
 
-def _sync(device: torch.device) -> None:
+def timed(device: torch.device, fn: Callable[[], T]) -> tuple[T, float]:
+    """`fn()` and its wall time; CUDA work queued before and by it is waited for, so the
+    time is the GPU's as well (the only places the loop synchronises)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    result = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return result, time.perf_counter() - start
 
 
 @dataclass
@@ -94,7 +100,7 @@ class Experiment:
             trainer=Trainer(trainer_cfg, device),
         )
         exp.strategy.check(exp.new_model(seed=0), exp.selection)
-        exp.estimator.check(exp.strategy, exp.selection)
+        exp.estimator.check(exp.strategy.differentiable_score(), exp.selection)
         return exp
 
     def new_model(self, seed: int) -> ALModel:
@@ -114,156 +120,137 @@ def run(cfg: DictConfig, output_dir: Path) -> RunState:
         return state
     exp = Experiment.from_config(cfg)
     configure_torch(cfg, exp.device)
-    if cfg.get("store_predictions", False):
+    if cfg.store_predictions:
         write_test_labels(store.path, exp.data.y_test.cpu().numpy())
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
-        _run_trial(exp, state, store, trial)
+        TrialRun(exp, state, store, trial).run()
     store.mark_complete(state, trials)
     return state
 
 
-def _run_trial(exp: Experiment, state: RunState, store: RunStore, trial: int) -> None:
-    cfg, budget, data = exp.cfg, exp.budget, exp.data
-    trial_seed = int(cfg.seed) + trial
-    pool = Pool(len(data))
-    model = None
-    if state.labeled is not None:
-        pool.labeled = state.labeled.clone()
-        model = exp.new_model(derive_seed(trial_seed, state.next_round - 1, "init"))
-        model.load_state_dict(state.model_state)
-        exp.strategy.load_state_dict(state.strategy_state or {})
-    total_rounds = budget.rounds + 1
-    bar = tqdm(
-        total=total_rounds,
-        initial=state.next_round,
-        desc=f"{cfg.strategy.name} trial {trial + 1}/{cfg.trials}",
-        disable=not cfg.get("progress", True),
-        leave=True,
-        dynamic_ncols=True,
-    )
-    for rnd in range(state.next_round, total_rounds):
-        query_seconds = 0.0
+class TrialRun:
+    """One trial, resumed from `state` where it stopped: a loop over named round steps."""
+
+    def __init__(self, exp: Experiment, state: RunState, store: RunStore, trial: int) -> None:
+        self.exp, self.state, self.store, self.trial = exp, state, store, trial
+        self.seed = int(exp.cfg.seed) + trial
+        self.rounds = exp.budget.rounds + 1
+        self.pool = Pool(len(exp.data))
+        self.model: ALModel | None = None
+        if state.labeled is not None:
+            self.pool.labeled = state.labeled.clone()
+            self.model = exp.new_model(derive_seed(self.seed, state.next_round - 1, "init"))
+            self.model.load_state_dict(state.model_state)
+            exp.strategy.load_state_dict(state.strategy_state or {})
+
+    def run(self) -> None:
+        cfg = self.exp.cfg
+        bar = tqdm(
+            total=self.rounds,
+            initial=self.state.next_round,
+            desc=f"{cfg.strategy.name} trial {self.trial + 1}/{cfg.trials}",
+            disable=not cfg.progress,
+            leave=True,
+            dynamic_ncols=True,
+        )
+        for rnd in range(self.state.next_round, self.rounds):
+            new, query_seconds = self.query(rnd)
+            self.pool.label(new)
+            train_seconds = self.train(rnd)
+            (columns, pred), eval_seconds = timed(self.exp.device, self.evaluate)
+            timings = dict(train_seconds=train_seconds, query_seconds=query_seconds,
+                           eval_seconds=eval_seconds)  # fmt: skip
+            self.record(rnd, new, pred, {**columns, **timings})
+            self.checkpoint(rnd)
+            bar.set_postfix(n_labeled=self.pool.n_labeled, acc=f"{columns['accuracy']:.4f}")
+            bar.update(1)
+        bar.close()
+
+    def query(self, rnd: int) -> tuple[torch.Tensor, float]:
+        """The points labeled this round (dataset indices) and the query time."""
+        exp, n = self.exp, self.exp.budget.batch_size(rnd)
         if rnd == 0:
             new = initial_indices(
-                data.y_train,
-                pool.unlabeled_indices(),
-                budget.initial,
-                budget.initial_mode,
-                generator(trial_seed, rnd, "initial"),
+                exp.data.y_train, self.pool.unlabeled_indices(), exp.budget.initial,
+                exp.budget.initial_mode, generator(self.seed, rnd, "initial"),
+            )  # fmt: skip
+            return new, 0.0
+        ctx = QueryContext(
+            self.model, exp.data, self.pool, generator(self.seed, rnd, "query"),
+            seed=derive_seed(self.seed, rnd, "mc"), batch_size=exp.trainer.cfg.eval_batch_size,
+        )  # fmt: skip
+        result, seconds = timed(exp.device, lambda: exp.strategy.query(ctx, n, exp.selection))
+        new = result.indices.cpu()
+        if len(new) != n:
+            raise RuntimeError(
+                f"strategy '{exp.strategy.name}' returned {len(new)} points, asked for {n}"
             )
-        else:
-            _sync(exp.device)
-            start = time.perf_counter()
-            ctx = QueryContext(
-                model,
-                data,
-                pool,
-                generator(trial_seed, rnd, "query"),
-                seed=derive_seed(trial_seed, rnd, "mc"),
-                batch_size=exp.trainer.cfg.eval_batch_size,
-            )
-            result = exp.strategy.query(ctx, budget.batch_size(rnd), exp.selection)
-            _sync(exp.device)
-            query_seconds = time.perf_counter() - start
-            new = result.indices.cpu()
-            if len(new) != budget.batch_size(rnd):
-                raise RuntimeError(
-                    f"strategy '{exp.strategy.name}' returned {len(new)} points, "
-                    f"asked for {budget.batch_size(rnd)}"
-                )
-            state.selections.append(
-                SelectionRecord(
-                    rnd,
-                    new,
-                    exp.selection.kind,
-                    exp.selection.beta,
-                    exp.strategy.name,
-                    result.log_probs,
-                )
-            )
-        pool.label(new)
-        if model is None or exp.trainer.cfg.init == "fresh":
-            model = exp.new_model(derive_seed(trial_seed, rnd, "init"))
-        torch.manual_seed(derive_seed(trial_seed, rnd, "train"))
+        self.state.selections.append(
+            SelectionRecord(
+                rnd,
+                new,
+                exp.selection.name,
+                exp.selection.beta,
+                exp.strategy.name,
+                result.log_probs,
+            )  # fmt: skip
+        )
+        return new, seconds
+
+    def train(self, rnd: int) -> float:
+        """Train this round's model (fresh or warm) on the labeled set; the training time."""
+        exp = self.exp
+        if self.model is None or exp.trainer.cfg.init == "fresh":
+            self.model = exp.new_model(derive_seed(self.seed, rnd, "init"))
+        torch.manual_seed(derive_seed(self.seed, rnd, "train"))
         extension = exp.strategy.trainer_extension()
         context = TrainContext(
-            data,
-            pool.labeled_indices(),
-            rnd,
-            state.selections,
-            unlabeled=pool.unlabeled_indices(),
-            seed=derive_seed(trial_seed, rnd, "extension"),
-            strategy=exp.strategy,
+            exp.data, self.pool.labeled_indices(), rnd, self.state.selections,
+            score=exp.strategy.differentiable_score(), unlabeled=self.pool.unlabeled_indices(),
+            seed=derive_seed(self.seed, rnd, "extension"),
+        )  # fmt: skip
+        _, seconds = timed(
+            exp.device,
+            lambda: exp.trainer.fit(
+                self.model,
+                context,
+                exp.estimator,
+                generator(self.seed, rnd, "train"),
+                [extension] if extension is not None else [],
+            ),  # fmt: skip
         )
-        _sync(exp.device)
-        start = time.perf_counter()
-        exp.trainer.fit(
-            model,
-            context,
-            exp.estimator,
-            generator(trial_seed, rnd, "train"),
-            [extension] if extension is not None else [],
-        )
-        _sync(exp.device)
-        train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        accuracy, pred = evaluate(model, data.x_test, data.y_test, exp.trainer.cfg.eval_batch_size)
-        _sync(exp.device)
-        eval_seconds = time.perf_counter() - start
-        if cfg.get("store_predictions", False):
-            write_predictions(store.path, trial, rnd, pred.cpu().numpy())
-        state.rounds.append(
-            {
-                "trial": trial,
-                "seed": trial_seed,
-                "round": rnd,
-                "n_labeled": pool.n_labeled,
-                "accuracy": accuracy,
-                "train_seconds": train_seconds,
-                "query_seconds": query_seconds,
-                "eval_seconds": eval_seconds,
-                **_group_columns(data, pred),
-            }
-        )
-        state.queries.append(
-            torch.stack([torch.full_like(new, trial), torch.full_like(new, rnd), new], dim=1)
-        )
+        return seconds
+
+    def evaluate(self) -> tuple[dict[str, float], torch.Tensor]:
+        """The round metrics' columns on the test set and the test predictions."""
+        data = self.exp.data
+        pred = predicted_labels(self.model, data.x_test, self.exp.trainer.cfg.eval_batch_size)
+        outcome = RoundOutcome(pred, data.y_test, data.groups_test, data.group_names or (),
+                               data.mismatch_groups)  # fmt: skip
+        return round_columns(outcome), pred
+
+    def record(self, rnd: int, new: torch.Tensor, pred: torch.Tensor, columns: dict) -> None:
+        """Append this round's row, queried points (and predictions) to the state."""
+        if self.exp.cfg.store_predictions:
+            write_predictions(self.store.path, self.trial, rnd, pred.cpu().numpy())
+        self.state.rounds.append(
+            {"trial": self.trial, "seed": self.seed, "round": rnd,
+             "n_labeled": self.pool.n_labeled, **columns}
+        )  # fmt: skip
+        trial_col, round_col = torch.full_like(new, self.trial), torch.full_like(new, rnd)
+        self.state.queries.append(torch.stack([trial_col, round_col, new], dim=1))
+
+    def checkpoint(self, rnd: int) -> None:
+        """Save the resumable state (and, after the last round, the trial's summary row)."""
+        state, model = self.state, self.model
         state.next_round = rnd + 1
-        state.labeled = pool.labeled.clone()
+        state.labeled = self.pool.labeled.clone()
         state.model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        state.strategy_state = exp.strategy.state_dict()
-        if rnd == total_rounds - 1:
-            state.summary.append(_summary_row(state.rounds, trial))
-            state.trial, state.next_round, state.labeled = trial + 1, 0, None
-        store.save(state)
-        bar.set_postfix(n_labeled=pool.n_labeled, acc=f"{accuracy:.4f}")
-        bar.update(1)
-    bar.close()
-
-
-def _group_columns(data: ALData, pred: torch.Tensor) -> dict:
-    """Worst-group / mismatch / per-group accuracy when the dataset defines test groups."""
-    if data.groups_test is None:
-        return {}
-    return group_metrics(
-        pred.cpu().numpy(),
-        data.y_test.cpu().numpy(),
-        data.groups_test.cpu().numpy(),
-        data.group_names or [str(g) for g in range(int(data.groups_test.max()) + 1)],
-        data.meta.get("mismatch_groups", ()),
-    )
-
-
-def _summary_row(rows: list[dict], trial: int) -> dict:
-    mine = [r for r in rows if r["trial"] == trial]
-    n_labeled = [r["n_labeled"] for r in mine]
-    acc = [r["accuracy"] for r in mine]
-    total = sum(r["train_seconds"] + r["query_seconds"] + r["eval_seconds"] for r in mine)
-    return {
-        "trial": trial,
-        "aubc": aubc(n_labeled, acc),
-        "f_acc": f_acc(acc),
-        "total_seconds": total,
-    }
+        state.strategy_state = self.exp.strategy.state_dict()
+        if rnd == self.rounds - 1:
+            mine = pd.DataFrame([r for r in state.rounds if r["trial"] == self.trial])
+            state.summary.append({"trial": self.trial, **trial_row(mine)})
+            state.trial, state.next_round, state.labeled = self.trial + 1, 0, None
+        self.store.save(state)

@@ -48,7 +48,7 @@ def _with_groups(load):
             data,
             groups_test=torch.as_tensor(groups),
             group_names=NAMES,
-            meta={**data.meta, "mismatch_groups": ["even_large", "odd_small"]},
+            mismatch_groups=("even_large", "odd_small"),
         )
 
     return wrapped

@@ -41,14 +41,7 @@ def falcun(
     taken = torch.zeros(size, dtype=torch.bool, device=probs.device)
     chosen: list[int] = []
     for _ in range(n):
-        if diversity:
-            lo, hi = torch.aminmax(d_raw)
-            scale = torch.where(hi > lo, 1.0 / (hi - lo), torch.zeros_like(hi))
-            torch.sub(d_raw, lo, out=r).mul_(scale)
-            if uncertainty:
-                r.add_(u)
-        else:
-            r.copy_(u)
+        _relevance(u, d_raw, uncertainty, diversity, out=r)
         if deterministic:
             idx = int(torch.argmax(r.masked_fill_(taken, -1.0)))
         else:
@@ -63,3 +56,17 @@ def falcun(
             dist = torch.cdist(probs, probs[idx : idx + 1], p=1.0).squeeze(1)
             torch.minimum(d_raw, dist, out=d_raw)
     return torch.tensor(chosen, dtype=torch.long, device=probs.device)
+
+
+def _relevance(
+    u: torch.Tensor, d_raw: torch.Tensor, uncertainty: bool, diversity: bool, out: torch.Tensor
+) -> None:
+    """r = u + min-max normalised d' (eqs. 4-5), or one of the two terms, into `out`."""
+    if not diversity:
+        out.copy_(u)
+        return
+    lo, hi = torch.aminmax(d_raw)
+    scale = torch.where(hi > lo, 1.0 / (hi - lo), torch.zeros_like(hi))
+    torch.sub(d_raw, lo, out=out).mul_(scale)
+    if uncertainty:
+        out.add_(u)

@@ -57,6 +57,29 @@ def dueling_matrix(
         raise ValueError(f"records lack the columns {', '.join(missing)}")
     data = records if include_initial else records[records["round"] > 0]
     strategies = sorted(records["strategy"].unique())
+    wins, comparisons = _count_duels(data, strategies, setting, value, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = 100.0 * wins / comparisons
+        total = comparisons.sum(axis=1)
+        win_rate = 100.0 * wins.sum(axis=1) / total
+        loss_rate = 100.0 * wins.sum(axis=0) / total
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=pd.Index(strategies), columns=pd.Index(strategies))
+
+    return DuelingResult(
+        matrix=frame(matrix),
+        wins=frame(wins),
+        comparisons=frame(comparisons),
+        win_rate=pd.Series(win_rate, index=strategies, name="win_rate"),
+        loss_rate=pd.Series(loss_rate, index=strategies, name="loss_rate"),
+    )
+
+
+def _count_duels(
+    data: pd.DataFrame, strategies: list[str], setting: str, value: str, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(wins[i, j], comparisons[i, j]) over every (setting, round) paired t-test."""
     index = {s: k for k, s in enumerate(strategies)}
     wins = np.zeros((len(strategies), len(strategies)), dtype=int)
     comparisons = np.zeros_like(wins)
@@ -74,19 +97,4 @@ def dueling_matrix(
                 if test.pvalue < alpha:
                     winner, loser = (i, j) if test.statistic > 0 else (j, i)
                     wins[winner, loser] += 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matrix = 100.0 * wins / comparisons
-        total = comparisons.sum(axis=1)
-        win_rate = 100.0 * wins.sum(axis=1) / total
-        loss_rate = 100.0 * wins.sum(axis=0) / total
-
-    def frame(values: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(values, index=pd.Index(strategies), columns=pd.Index(strategies))
-
-    return DuelingResult(
-        matrix=frame(matrix),
-        wins=frame(wins),
-        comparisons=frame(comparisons),
-        win_rate=pd.Series(win_rate, index=strategies, name="win_rate"),
-        loss_rate=pd.Series(loss_rate, index=strategies, name="loss_rate"),
-    )
+    return wins, comparisons

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepal_bench.metrics.dueling import DuelingResult
 from deepal_bench.metrics.groups import MISMATCH, WORST_GROUP
 from deepal_bench.report import figures, tables
 from deepal_bench.report.formats import pm, to_markdown, write_table
@@ -156,6 +157,72 @@ def pool(runs: list[Run], skipped: list[Skipped], group_by: tuple[str, ...] | No
     )
 
 
+@dataclass
+class Section:
+    """One report table: file stem, title, the data (CSV) and its display (Markdown, LaTeX)."""
+
+    name: str
+    title: str
+    data: pd.DataFrame
+    display: pd.DataFrame | None = None
+
+
+def _has_duels(duel: DuelingResult) -> bool:
+    return duel.comparisons.to_numpy().sum() > 0
+
+
+def _curve_sections(overall: pd.DataFrame, full: pd.DataFrame, baseline: str) -> list[Section]:
+    sections = [
+        Section("aubc_facc", "AUBC, F-acc and time ratio (DeepAL+ Tables 1, 4-7)", overall,
+                _deepal_display(overall, full)),
+        Section("cycles_auca", f"First/last cycle and AUCA ratio vs {baseline} (RALIF Table 2)",
+                overall, _ralif_display(overall)),
+    ]  # fmt: skip
+    if len(full):
+        sections.append(Section("full", "Full-data reference runs", full))
+    return sections
+
+
+def _comparison_sections(
+    records: Records, overall: pd.DataFrame, duel: DuelingResult, options: ReportOptions
+) -> list[Section]:
+    """Win-tie-loss, significance, group accuracies and the dueling matrix."""
+    sections = []
+    if overall["strategy"].nunique() > 1:
+        title = f"Win-tie-loss on mean AUBC, margin {options.margin} (DeepAL+ Table 9)"
+        sections.append(Section("win_tie_loss", title,
+                                tables.win_tie_loss_table(overall, options.margin)))  # fmt: skip
+    significance = tables.significance_table(records.trials, options.baseline)
+    if len(significance):
+        title = f"AUBC vs {options.baseline}: paired t-test and Wilcoxon"
+        sections.append(Section("significance", title, significance))
+    groups = tables.group_table(records.rounds)
+    if len(groups):
+        sections.append(Section("groups", "Mismatch and worst-group accuracy (DeepAL+ Table 8)",
+                                groups, _group_display(groups)))  # fmt: skip
+    if _has_duels(duel):
+        title = f"Dueling matrix, paired t-test at alpha={options.alpha} (FALCUN Fig. 4)"
+        sections.append(Section("dueling_matrix", title, tables.dueling_table(duel)))
+    return sections
+
+
+def _reference_sections(
+    records: Records, overall: pd.DataFrame, options: ReportOptions
+) -> list[Section]:
+    """Label-permutation tests and the published numbers next to ours."""
+    sections = []
+    reference = options.reference or options.baseline
+    perm = permutation_table(records.cells, reference, options.baseline, options.permutations)
+    if len(perm):
+        title = "Label-permutation p-values, worst trial (RALIF Table 7)"
+        sections.append(Section("permutation", title, perm))
+    comparison = compare(ours_long(overall, records.full), load_published(options.paper_dir))
+    if len(comparison):
+        title = "Ours vs paper (published numbers in results/paper/)"
+        sections.append(Section("paper_comparison", title, comparison))
+    return sections
+
+
 def build_report(
     runs: list[Run], skipped: list[Skipped], out: Path, options: ReportOptions
 ) -> Report:
@@ -163,78 +230,29 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     records = pool(runs, skipped, options.group_by)
-    cells, full_cells, full = records.cells, records.full_cells, records.full
-    trials, rounds = records.trials, records.rounds
-    skipped, notes = records.skipped, records.notes
-    summary = tables.summary_table(trials)
-    report = Report(to_markdown(summary) if len(summary) else "", skipped=skipped, notes=notes)
-    sections: list[tuple[str, str, list[Path]]] = []
-
-    def table(name: str, title: str, data: pd.DataFrame, display: pd.DataFrame | None = None):
-        paths = write_table(out, name, data, display)
+    summary = tables.summary_table(records.trials)
+    report = Report(to_markdown(summary) if len(summary) else "", skipped=records.skipped,
+                    notes=records.notes)  # fmt: skip
+    sections: list[Section] = []
+    if not records.trials.empty:
+        overall = records.overall(options.baseline)
+        duel = tables.dueling(records.rounds, options.alpha)
+        sections += _curve_sections(overall, records.full, options.baseline)
+        sections += _comparison_sections(records, overall, duel, options)
+        sections += _reference_sections(records, overall, options)
+    written = []
+    for section in sections:
+        paths = write_table(out, section.name, section.data, section.display)
         report.files += paths
-        sections.append((title, name, paths))
-
-    if not trials.empty:
-        overall = tables.overall_table(trials, rounds, options.baseline)
-        table(
-            "aubc_facc",
-            "AUBC, F-acc and time ratio (DeepAL+ Tables 1, 4-7)",
-            overall,
-            _deepal_display(overall, full),
-        )
-        table(
-            "cycles_auca",
-            f"First/last cycle and AUCA ratio vs {options.baseline} (RALIF Table 2)",
-            overall,
-            _ralif_display(overall),
-        )
-        if len(full):
-            table("full", "Full-data reference runs", full)
-        if overall["strategy"].nunique() > 1:
-            title = f"Win-tie-loss on mean AUBC, margin {options.margin} (DeepAL+ Table 9)"
-            table("win_tie_loss", title, tables.win_tie_loss_table(overall, options.margin))
-        significance = tables.significance_table(trials, options.baseline)
-        if len(significance):
-            table(
-                "significance",
-                f"AUBC vs {options.baseline}: paired t-test and Wilcoxon",
-                significance,
-            )
-        groups = tables.group_table(rounds)
-        if len(groups):
-            table(
-                "groups",
-                "Mismatch and worst-group accuracy (DeepAL+ Table 8)",
-                groups,
-                _group_display(groups),
-            )
-        duel = tables.dueling(rounds, options.alpha)
-        if duel.comparisons.to_numpy().sum() > 0:
-            title = f"Dueling matrix, paired t-test at alpha={options.alpha} (FALCUN Fig. 4)"
-            table("dueling_matrix", title, tables.dueling_table(duel))
-            if options.figures:
-                report.files += figures.dueling_figure(duel, out / "figures")
-        perm = permutation_table(
-            cells, options.reference or options.baseline, options.baseline, options.permutations
-        )
-        if len(perm):
-            table("permutation", "Label-permutation p-values, worst trial (RALIF Table 7)", perm)
-        comparison = compare(ours_long(overall, full), load_published(options.paper_dir))
-        if len(comparison):
-            table(
-                "paper_comparison",
-                "Ours vs paper (published numbers in results/paper/)",
-                comparison,
-            )
-        if options.figures:
-            report.files += _figures(rounds, summary, options.baseline, out / "figures")
-    configs = _configs_table([*cells, *full_cells])
+        written.append((section.title, section.name, paths))
+    if options.figures and not records.trials.empty:
+        if _has_duels(duel):
+            report.files += figures.dueling_figure(duel, out / "figures")
+        report.files += _figures(records.rounds, summary, options.baseline, out / "figures")
+    configs = _configs_table([*records.cells, *records.full_cells])
     atomic_write_csv(out / "configs.csv", configs)
-    report.files.append(out / "configs.csv")
-    index = _index(report, sections, configs, out)
-    atomic_write_text(out / "index.md", index)
-    report.files.append(out / "index.md")
+    atomic_write_text(out / "index.md", _index(report, written, configs, out))
+    report.files += [out / "configs.csv", out / "index.md"]
     return report
 
 

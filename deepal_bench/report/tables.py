@@ -19,6 +19,7 @@ from deepal_bench.metrics import (
 )
 from deepal_bench.metrics.dueling import DuelingResult
 from deepal_bench.metrics.groups import MISMATCH, WORST_GROUP
+from deepal_bench.metrics.records import summary_metric_names
 
 KEYS = ["setting", "strategy"]
 
@@ -33,11 +34,14 @@ def _mean_std(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def summary_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per (setting, strategy): trials, AUBC and F-acc mean and std over trials."""
-    columns = ["setting", "strategy", "trials", "aubc_mean", "aubc_std", "f_acc_mean", "f_acc_std"]
+    """One row per (setting, strategy): trials, then mean and std over trials of every
+    summary metric (`metrics.records`: AUBC, F-acc)."""
+    metrics = summary_metric_names()
+    stats = [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
+    columns = ["setting", "strategy", "trials", *stats]
     if trials.empty:
         return pd.DataFrame(columns=columns)
-    table = _mean_std(trials, ["aubc", "f_acc"])
+    table = _mean_std(trials, metrics)
     table.insert(0, "trials", trials.groupby(KEYS, sort=True).size())
     return table.reset_index()[columns]
 

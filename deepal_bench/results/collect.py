@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.config import NON_IDENTITY_KEYS, differing_keys
+from deepal_bench.metrics.records import TRIAL_METRICS
 from deepal_bench.results import schema
 
 # Keys ignored when deciding whether two runs of a cell may be pooled.
@@ -261,9 +262,7 @@ def trial_table(cells: list[Cell]) -> pd.DataFrame:
                         "batch": int(run.config.budget.batch),
                         "seed": int(mine["seed"].iloc[0]),
                         "n_labeled": int(mine["n_labeled"].iloc[-1]),
-                        "aubc": float(trial.aubc),
-                        "f_acc": float(trial.f_acc),
-                        "total_seconds": float(trial.total_seconds),
+                        **{name: float(getattr(trial, name)) for name in TRIAL_METRICS},
                         "al_seconds": float((mine["train_seconds"] + mine["query_seconds"]).sum()),
                         "first_acc": float(acc[1] if len(acc) > 1 else acc[0]),
                         "last_acc": float(acc[-1]),

@@ -1,5 +1,7 @@
 """The record format (DESIGN.md "Records"): file names and columns of one run directory."""
 
+from deepal_bench.metrics.records import TRIAL_METRICS
+
 CONFIG_FILE = "config.yaml"
 ROUNDS_FILE = "rounds.csv"
 QUERIES_FILE = "queries.csv"
@@ -18,7 +20,7 @@ ROUNDS_COLUMNS = [
     "eval_seconds",
 ]
 QUERIES_COLUMNS = ["trial", "round", "pool_index"]
-SUMMARY_COLUMNS = ["trial", "aubc", "f_acc", "total_seconds"]
+SUMMARY_COLUMNS = ["trial", *TRIAL_METRICS]  # aubc, f_acc, total_seconds (metrics.records)
 
 # Optional records (`store_predictions: true`): the test labels once, then the predicted
 # test labels of every (trial, round) as int32 .npy files, for RALIF's label-permutation test.
@@ -26,6 +28,6 @@ PREDICTIONS_DIR = "predictions"
 TEST_LABELS_FILE = "test_labels.npy"
 PREDICTIONS_PATTERN = "trial{trial}-round{round}.npy"
 
-# Extra rounds.csv columns written when the dataset defines test groups (DeepAL+ Table 8):
-# worst_group_accuracy, mismatch_accuracy (when the dataset declares mismatch groups in
-# meta["mismatch_groups"]) and accuracy_<group name> per group (metrics/groups.py).
+# Extra rounds.csv columns come from the registered round metrics (metrics/records.py), e.g.
+# when the dataset defines test groups (DeepAL+ Table 8): worst_group_accuracy,
+# mismatch_accuracy (when the dataset declares `mismatch_groups`) and accuracy_<group name>.
