@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from deepal_bench.kernels.numeric import EPS
+
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -119,7 +121,7 @@ def deepfool(
         for k in range(n_classes):
             (gk,) = torch.autograd.grad(out[:, k].sum(), xa, retain_graph=k < n_classes - 1)
             w = (gk - g0).flatten(1)
-            w_norm = w.norm(dim=1).clamp_min(1e-12)
+            w_norm = w.norm(dim=1).clamp_min(EPS)
             dist = torch.where(k0 == k, float("inf"), f[:, k].abs() / w_norm)
             closer = dist < best_dist
             step = ((f[:, k].abs() + 1e-4) / w_norm**2)[:, None] * w

@@ -2,7 +2,7 @@
 
 import torch
 
-_EPS = 1e-12
+from deepal_bench.kernels.numeric import EPS
 
 
 def with_bias(emb: torch.Tensor) -> torch.Tensor:
@@ -17,7 +17,7 @@ def grad_norm(probs: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
     gradient w.r.t. the head (W, b) is dH/dz ⊗ [h, 1], so its norm is ||dH/dz|| ||[h, 1]||.
     """
     probs = probs.double()
-    logp = torch.log(probs.clamp_min(_EPS))
+    logp = torch.log(probs.clamp_min(EPS))
     ent = -(probs * logp).sum(1, keepdim=True)
     dz = -probs * (logp + ent)
     return (dz.norm(dim=1) * with_bias(emb.double()).norm(dim=1)).to(emb.dtype)
