@@ -2,9 +2,10 @@
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-from deepal_bench.data.pool import INITIAL_MODES
-from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.errors import ConfigError
+from deepal_bench.validation import NonNegativeInt, PositiveInt, check_fields
 
 
 @dataclass(frozen=True)
@@ -12,21 +13,14 @@ class Budget:
     """`initial` labeled points, then `ceil(quota / batch)` rounds of `batch` (last may be
     smaller); `validation` labeled points held out of the pool for model selection."""
 
-    initial: int
-    batch: int
-    quota: int
-    initial_mode: str = "random"
-    validation: int = 0
+    initial: PositiveInt
+    batch: PositiveInt
+    quota: NonNegativeInt
+    initial_mode: Literal["random", "balanced"] = "random"
+    validation: NonNegativeInt = 0
 
     def __post_init__(self) -> None:
-        if self.initial < 1 or self.batch < 1 or self.quota < 0 or self.validation < 0:
-            raise ConfigError(
-                "budget.initial and budget.batch must be >= 1, budget.quota and "
-                f"budget.validation >= 0 (got initial={self.initial}, batch={self.batch}, "
-                f"quota={self.quota}, validation={self.validation})."
-            )
-        if self.initial_mode not in INITIAL_MODES:
-            raise unknown_choice("budget.initial_mode", self.initial_mode, INITIAL_MODES)
+        check_fields(self, "budget")
 
     @property
     def rounds(self) -> int:

@@ -6,6 +6,7 @@ resumes it when interrupted and skips it when complete. Bad input ends with a on
 error naming the key and the valid choices (exit status 2).
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,11 +18,23 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from deepal_bench.config import CONF_DIR, run_path
 from deepal_bench.errors import ConfigError
 from deepal_bench.loop import run
+from deepal_bench.store import LockLost
+
+log = logging.getLogger("deepal_bench")
 
 
 def _fail(message: str) -> None:
+    log.error(message)
     print(f"deepal-bench: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def _lost(err: LockLost, output_dir: Path) -> str:
+    return (
+        f"output_dir '{output_dir}' was taken over by {err} while this run held it (its "
+        f"heartbeat was judged stale); this process stopped writing. The other process "
+        f"continues the run."
+    )
 
 
 def _run_path_resolver(*, _root_: DictConfig) -> str:
@@ -52,8 +65,8 @@ def _app(cfg: DictConfig) -> None:
         cfg.output_dir = str(output_dir)
     try:
         state = run(cfg, output_dir)
-    except ConfigError as err:
-        _fail(str(err))
+    except (ConfigError, LockLost) as err:
+        _fail(str(err) if isinstance(err, ConfigError) else _lost(err, output_dir))
     done = [row for row in state.summary if row["trial"] < cfg.trials]
     if done:
         aubcs = [row["aubc"] for row in done]

@@ -10,21 +10,40 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 # Keys that do not change what a run computes (where it is written, how many trials are
 # wanted — more trials extend a run —, threads, the progress bar).
-NON_IDENTITY_KEYS = ("output_dir", "results_root", "trials", "threads", "progress", "hydra")
+NON_IDENTITY_KEYS = (
+    "output_dir", "results_root", "trials", "threads", "progress", "lock_timeout", "hydra",
+)  # fmt: skip
 # Dataset keys that say where the files are, not what they contain (a run resumes on a
 # machine whose DEEPAL_DATA differs).
 NON_IDENTITY_DATASET_KEYS = ("root", "download")
 PATH_GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget")
 
 
+def _drop_non_identity(container: dict) -> dict:
+    container = {k: v for k, v in container.items() if k not in NON_IDENTITY_KEYS}
+    if isinstance(container.get("dataset"), dict):
+        dataset = container["dataset"]
+        container["dataset"] = {
+            k: v for k, v in dataset.items() if k not in NON_IDENTITY_DATASET_KEYS
+        }
+    return container
+
+
 def identity(cfg: DictConfig) -> dict:
-    """The resolved config without the non-identity keys."""
-    container = OmegaConf.to_container(cfg, resolve=False)
-    for key in NON_IDENTITY_KEYS:
-        container.pop(key, None)
-    for key in NON_IDENTITY_DATASET_KEYS:
-        (container.get("dataset") or {}).pop(key, None)
+    """The resolved config without the non-identity keys (dropped before resolving, so
+    Hydra-only interpolations such as the default output_dir are never evaluated)."""
+    container = _drop_non_identity(OmegaConf.to_container(cfg, resolve=False))
     return OmegaConf.to_container(OmegaConf.create(container), resolve=True)
+
+
+def identity_of(container: dict) -> dict:
+    """The identity keys of a plain, already resolved config mapping (a run's config.yaml)."""
+    return _drop_non_identity(container)
+
+
+def identity_json(cfg: DictConfig) -> str:
+    """`identity(cfg)` as canonical JSON (stored in the run state)."""
+    return json.dumps(identity(cfg), sort_keys=True, default=str)
 
 
 def config_hash(cfg: DictConfig) -> str:

@@ -6,6 +6,7 @@ random choice takes a generator derived from (trial seed, round, purpose), so a 
 resumed from its checkpoint ends with the same records as an uninterrupted one.
 """
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,24 +15,30 @@ from typing import TypeVar
 
 import pandas as pd
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from deepal_bench.budget import Budget
+from deepal_bench.config import identity_json
 from deepal_bench.data import ALData, Pool, load_dataset
 from deepal_bench.data.pool import initial_indices
 from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.metrics.records import RoundOutcome, round_columns, trial_row
 from deepal_bench.models import ALModel, build_model
+from deepal_bench.results import schema
+from deepal_bench.results.collect import Skipped, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, SelectionRecord, build_selection
-from deepal_bench.store import RunState, RunStore
+from deepal_bench.settings import validate_config
+from deepal_bench.store import DamagedRun, RunState, RunStore
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
 from deepal_bench.training.estimators import Estimator, TrainContext, build_estimator
 from deepal_bench.training.inference import predicted_labels
-from deepal_bench.training.trainer import Trainer, TrainerConfig
+from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged
+from deepal_bench.validation import build_dataclass
 
+log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda")
 T = TypeVar("T")
 
@@ -85,10 +92,10 @@ class Experiment:
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "Experiment":
         device = resolve_device(cfg.device)
-        budget = Budget(**OmegaConf.to_container(cfg.budget, resolve=True))
+        budget = build_dataclass("budget", Budget, cfg.budget)
         data = load_dataset(cfg.dataset, validation=budget.validation)
         budget.check_pool(len(data))
-        trainer_cfg = TrainerConfig(**OmegaConf.to_container(cfg.trainer, resolve=True))
+        trainer_cfg = build_dataclass("trainer", TrainerConfig, cfg.trainer)
         exp = cls(
             cfg=cfg,
             device=device,
@@ -111,23 +118,66 @@ class Experiment:
 
 
 def run(cfg: DictConfig, output_dir: Path) -> RunState:
-    """Run (or resume, or skip if complete) the experiment described by `cfg`."""
-    store = RunStore(output_dir)
-    store.prepare(cfg)
+    """Run (or resume, repair, or skip if complete) the experiment described by `cfg`.
+
+    Every check happens before anything is written; the run directory is owned through its
+    lock for the whole call.
+    """
+    validate_config(cfg)
+    store = RunStore(output_dir, float(cfg.lock_timeout))
+    store.open()
+    try:
+        return _run_owned(cfg, store)
+    finally:
+        store.close()
+
+
+def _run_owned(cfg: DictConfig, store: RunStore) -> RunState:
     trials = int(cfg.trials)
-    state = store.load_state()
-    if store.completed_trials() >= trials:
-        return state
+    try:
+        state = store.load_state()
+    except DamagedRun:
+        if store.completed_trials() >= trials:
+            return _complete_without_state(cfg, store)
+        raise
+    store.check_identity(cfg, state)
+    if state is None and store.completed_trials() >= trials:
+        return _complete_without_state(cfg, store)
+    if state is not None:
+        for name in store.repair(state):
+            log.warning("%s disagreed with %s and was rewritten from it", name, schema.STATE_FILE)
+        if state.finished_trials() >= trials and state.labeled is None:
+            if store.completed_trials() < state.finished_trials():
+                store.mark_complete(state, state.finished_trials())
+            return state
     exp = Experiment.from_config(cfg)
     configure_torch(cfg, exp.device)
+    store.write_config(cfg)
+    state = state or RunState()
+    state.identity = identity_json(cfg)
     if cfg.store_predictions:
         write_test_labels(store.path, exp.data.y_test.cpu().numpy())
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
         TrialRun(exp, state, store, trial).run()
-    store.mark_complete(state, trials)
+    store.mark_complete(state, state.finished_trials())
     return state
+
+
+def _complete_without_state(cfg: DictConfig, store: RunStore) -> RunState:
+    """A run marked complete whose state is missing or damaged: fine if its records are
+    complete and consistent (there is nothing left to compute), else a DamagedRun."""
+    store.check_identity(cfg, None)
+    loaded = load_run(store.path)
+    if isinstance(loaded, Skipped):
+        raise DamagedRun(
+            f"output_dir '{store.path}' is marked complete but its {schema.STATE_FILE} is "
+            f"missing or damaged and its records are not usable ({loaded.reason}); remove "
+            f"the run directory to compute it again (same seeds, same records)."
+        )
+    log.warning("%s is missing or damaged; the complete records are kept", schema.STATE_FILE)
+    return RunState(summary=loaded.summary.to_dict("records"))
 
 
 class TrialRun:
@@ -211,16 +261,25 @@ class TrialRun:
             score=exp.strategy.differentiable_score(), unlabeled=self.pool.unlabeled_indices(),
             seed=derive_seed(self.seed, rnd, "extension"),
         )  # fmt: skip
-        _, seconds = timed(
-            exp.device,
-            lambda: exp.trainer.fit(
-                self.model,
-                context,
-                exp.estimator,
-                generator(self.seed, rnd, "train"),
-                [extension] if extension is not None else [],
-            ),  # fmt: skip
-        )
+        try:
+            _, seconds = timed(
+                exp.device,
+                lambda: exp.trainer.fit(
+                    self.model,
+                    context,
+                    exp.estimator,
+                    generator(self.seed, rnd, "train"),
+                    [extension] if extension is not None else [],
+                ),  # fmt: skip
+            )
+        except TrainingDiverged as err:
+            raise ConfigError(
+                f"Training diverged in trial {self.trial}, round {rnd}: {err} (trainer.lr="
+                f"{exp.trainer.cfg.lr:g}, optimizer={exp.trainer.cfg.optimizer}). Nothing was "
+                f"recorded for this round. The same config diverges again (same seeds); lower "
+                f"trainer.lr or change the optimizer, which makes a new run in its own "
+                f"output_dir."
+            ) from err
         return seconds
 
     def evaluate(self) -> tuple[dict[str, float], torch.Tensor]:

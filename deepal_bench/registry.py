@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.validation import check_options
 
 T = TypeVar("T")
 
@@ -37,22 +38,27 @@ class Registry(Generic[T]):
             raise unknown_choice(self.key, name, self._items)
         return self._items[name]
 
-    def build(self, cfg: DictConfig | dict, *args: Any) -> Any:
-        """Call the factory named by `cfg["name"]` with `*args` and the other keys of `cfg`.
-
-        Options the factory does not take are a ConfigError naming them (checked against
-        its signature before the call, so errors raised inside the factory pass through).
-        """
+    def check(self, cfg: DictConfig | dict, *args: Any) -> tuple[Callable, dict]:
+        """The factory named by `cfg["name"]` and its options, after checking them against
+        its signature: unknown options and values of the wrong type or range are a
+        ConfigError naming the key (nothing is built)."""
         options = (
             OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
         )
         name = options.pop("name")
         factory = self.get(name)
+        group = self.key.split(".")[0]
         try:
-            inspect.signature(factory).bind(*args, **options)
+            inspect.signature(factory).bind_partial(*args, **options)
         except TypeError as err:
-            group = self.key.split(".")[0]
             raise ConfigError(f"{group} '{name}' got an unexpected option: {err}") from err
+        check_options(group, options, factory)
+        return factory, options
+
+    def build(self, cfg: DictConfig | dict, *args: Any) -> Any:
+        """Call the factory named by `cfg["name"]` with `*args` and the other keys of `cfg`,
+        once `check` accepts them (errors raised inside the factory pass through)."""
+        factory, options = self.check(cfg, *args)
         return factory(*args, **options)
 
     def names(self) -> list[str]:

@@ -23,6 +23,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.gumbel import descending_ranks, gumbel_topk, sequential_log_probs
 from deepal_bench.kernels.numeric import EPS
 from deepal_bench.registry import Registry
+from deepal_bench.validation import PositiveFloat
 
 
 @dataclass
@@ -68,12 +69,15 @@ SELECTIONS: Registry[Callable[..., Selection]] = Registry("selection.name")
 
 @SELECTIONS.register("topk")
 class TopK(Selection):
-    """The n highest scores; ties broken by the lower position (stable, deterministic)."""
+    """The n highest scores. Ties are broken by a random permutation drawn from the round's
+    generator (reproducible, never by pool position: when every score ties, as entropy does
+    for a model that is certain everywhere, the batch is a seeded random sample)."""
 
     def select(self, scores: torch.Tensor, n: int, generator: torch.Generator) -> Selected:
         n = min(n, len(scores))
-        order = torch.sort(scores.float(), descending=True, stable=True).indices[:n]
-        return Selected(order, torch.full((n,), float("nan")))
+        shuffle = torch.randperm(len(scores), generator=generator).to(scores.device)
+        order = torch.sort(scores.float()[shuffle], descending=True, stable=True).indices[:n]
+        return Selected(shuffle[order], torch.full((n,), float("nan")))
 
 
 class StochasticSelection(Selection):
@@ -81,9 +85,7 @@ class StochasticSelection(Selection):
 
     stochastic = True
 
-    def __init__(self, beta: float = 1.0) -> None:
-        if not beta > 0:
-            raise ConfigError(f"selection.beta must be positive (got {beta}); the paper uses 1.0.")
+    def __init__(self, beta: PositiveFloat = 1.0) -> None:
         self.beta = float(beta)
 
     def log_weights(self, scores: torch.Tensor) -> torch.Tensor:

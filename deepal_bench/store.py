@@ -1,22 +1,44 @@
-"""A run directory: resolved config, per-round records, resumable state, completion marker.
+"""A run directory: config, per-round records, resumable state, completion marker, lock.
 
-All files are written atomically. `state.pt` holds everything needed to resume (the rows
-so far, the current trial's labeled mask, model weights and selection history); CSVs are
-rewritten from it after every round, so they never disagree with the state.
+`state.pt` is the source of truth: everything needed to resume (the rows so far, the
+in-flight trial's labeled mask, model weights, selection history) as tensors and plain
+containers, loaded with `weights_only=True` so that a crafted file cannot run code. The
+CSVs and `DONE` are derived from it: every start compares them with the state and rewrites
+what differs (a kill between two writes, a truncated file), and `DONE` is written last,
+only when the CSVs agree with a state whose trials are all finished. `config.yaml` is
+written once, after every validation; later starts check that they ask for the same run
+(against `config.yaml` and against the identity stored in the state).
 """
 
-from dataclasses import dataclass, field
+import json
+import logging
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.config import differing_keys, identity
+from deepal_bench.config import differing_keys, identity, identity_of
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
-from deepal_bench.results.io import atomic_torch_save, atomic_write_csv, atomic_write_text
+from deepal_bench.results.io import (
+    atomic_torch_save,
+    atomic_write_csv,
+    atomic_write_text,
+    read_done,
+    remove_temp_files,
+    write_done,
+)
+from deepal_bench.results.lock import LockHeld, LockLost, RunLock
 from deepal_bench.selection import SelectionRecord
+
+log = logging.getLogger(__name__)
+
+
+class DamagedRun(ConfigError):
+    """A run directory whose files cannot be trusted or read."""
 
 
 @dataclass
@@ -32,75 +54,211 @@ class RunState:
     model_state: dict | None = None
     selections: list[SelectionRecord] = field(default_factory=list)
     strategy_state: dict | None = None
+    identity: str | None = None
 
     def start_trial(self, trial: int) -> None:
         self.trial, self.next_round = trial, 0
         self.labeled, self.model_state, self.selections = None, None, []
         self.strategy_state = None
 
+    def to_plain(self) -> dict:
+        """Tensors and plain containers only (loadable with `weights_only=True`)."""
+        plain = {k: v for k, v in vars(self).items() if k != "selections"}
+        plain["selections"] = [asdict(s) for s in self.selections]
+        return {"format": schema.STATE_FORMAT, **plain}
+
+    @classmethod
+    def from_plain(cls, data: object) -> "RunState":
+        """Rebuild from `to_plain`'s layout; raises ValueError naming what is wrong."""
+        if not isinstance(data, dict) or data.get("format") != schema.STATE_FORMAT:
+            raise ValueError(f"not a run state of format {schema.STATE_FORMAT}")
+        fields = {k: v for k, v in data.items() if k != "format"}
+        fields["selections"] = [SelectionRecord(**s) for s in fields.get("selections", [])]
+        state = cls(**fields)
+        _check_state(state)
+        return state
+
+    def finished_trials(self) -> int:
+        return len(self.summary)
+
+
+def _check_state(state: RunState) -> None:
+    checks = (
+        (isinstance(state.rounds, list) and all(isinstance(r, dict) for r in state.rounds),
+         "rounds"),
+        (isinstance(state.queries, list)
+         and all(isinstance(q, torch.Tensor) and q.dim() == 2 for q in state.queries), "queries"),
+        (isinstance(state.summary, list) and all(isinstance(r, dict) for r in state.summary),
+         "summary"),
+        (isinstance(state.trial, int) and isinstance(state.next_round, int), "trial counters"),
+        ([r.get("trial") for r in state.summary] == list(range(len(state.summary))),
+         "summary trials"),
+    )  # fmt: skip
+    for ok, what in checks:
+        if not ok:
+            raise ValueError(f"its {what} are malformed")
+
 
 class RunStore:
-    """Reads and writes one run directory."""
+    """Reads and writes one run directory, owned through its lock while open."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_timeout: float = 300.0) -> None:
         self.path = Path(path)
+        self.lock = RunLock(self.path, timeout=lock_timeout)
 
     def file(self, name: str) -> Path:
         return self.path / name
 
-    def prepare(self, cfg: DictConfig) -> None:
-        """Create the directory and write config.yaml; refuse a directory of another config."""
+    # -- ownership ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the directory and take its lock; clean temp files of killed writes."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire()
+        except LockHeld as held:
+            raise ConfigError(
+                f"output_dir '{self.path}' is in use by {held} (lock file "
+                f"{self.file(schema.LOCK_FILE)}); wait for it to finish, or if that process "
+                f"is gone on another host, rerun after lock_timeout={self.lock.timeout:g} s "
+                f"without its heartbeat."
+            ) from held
         except OSError as err:
-            raise ConfigError(f"output_dir '{self.path}' cannot be created: {err}.") from err
-        config_file = self.file(schema.CONFIG_FILE)
-        if config_file.exists() and self.file(schema.STATE_FILE).exists():
-            diff = differing_keys(identity(OmegaConf.load(config_file)), identity(cfg))
-            if diff:
-                raise ConfigError(
-                    f"output_dir '{self.path}' holds a run with another config (keys that "
-                    f"differ: {', '.join(diff)}); choose another output_dir or remove it."
-                )
-        try:
-            atomic_write_text(config_file, OmegaConf.to_yaml(cfg, resolve=True))
-        except OSError as err:
-            raise ConfigError(f"output_dir '{self.path}' is not writable: {err}.") from err
+            raise ConfigError(f"output_dir '{self.path}' cannot be written: {err}.") from err
+        if self.lock.took_over is not None:
+            log.warning("took over the stale lock of %s", self.lock.took_over.describe())
+        for tmp in remove_temp_files(self.path):
+            log.info("removed %s, left by an interrupted write", tmp.name)
 
-    def load_state(self) -> RunState:
+    def close(self) -> None:
+        self.lock.release()
+
+    # -- identity ----------------------------------------------------------------------
+
+    def check_identity(self, cfg: DictConfig, state: RunState | None) -> None:
+        """Refuse a directory that holds another run (by config.yaml or by the state)."""
+        wanted = identity(cfg)
+        stored = self.read_config()
+        if stored is not None:
+            self._refuse_if_differs(identity_of(stored), wanted, schema.CONFIG_FILE)
+        if state is not None and state.identity is not None:
+            self._refuse_if_differs(json.loads(state.identity), wanted, schema.STATE_FILE)
+        if stored is None and state is None and self._has_records():
+            raise DamagedRun(
+                f"output_dir '{self.path}' holds records but neither {schema.CONFIG_FILE} "
+                f"nor {schema.STATE_FILE}, so it is unknown which run wrote them; remove "
+                f"the directory or choose another output_dir."
+            )
+
+    def _refuse_if_differs(self, stored: dict, wanted: dict, source: str) -> None:
+        diff = differing_keys(stored, wanted)
+        if diff:
+            raise ConfigError(
+                f"output_dir '{self.path}' holds a run with another config (by its {source}; "
+                f"keys that differ: {', '.join(diff)}); choose another output_dir or remove it."
+            )
+
+    def _has_records(self) -> bool:
+        names = (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE, schema.DONE_FILE)
+        return any(self.file(n).exists() for n in names)
+
+    def read_config(self) -> dict | None:
+        """config.yaml as plain data (never resolved, never executed), None when absent."""
+        path = self.file(schema.CONFIG_FILE)
+        if not path.exists():
+            return None
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as err:
+            raise DamagedRun(
+                f"{path} cannot be read ({type(err).__name__}); it was not written by this "
+                f"program as it is. Remove the run directory or restore the file."
+            ) from err
+        if not isinstance(data, dict):
+            raise DamagedRun(f"{path} is not a mapping; remove the run directory.")
+        return data
+
+    def write_config(self, cfg: DictConfig) -> None:
+        """Write config.yaml once (the run's identity; trial counts live in DONE)."""
+        if not self.file(schema.CONFIG_FILE).exists():
+            self.lock.check()
+            atomic_write_text(self.file(schema.CONFIG_FILE), OmegaConf.to_yaml(cfg, resolve=True))
+
+    # -- state and records -------------------------------------------------------------
+
+    def load_state(self) -> RunState | None:
+        """The saved state, None when there is none; a damaged file is a DamagedRun."""
         path = self.file(schema.STATE_FILE)
         if not path.exists():
-            return RunState()
-        return torch.load(path, map_location="cpu", weights_only=False)
+            return None
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+            return RunState.from_plain(data)
+        except Exception as err:  # any unreadable, crafted or truncated file
+            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            raise DamagedRun(
+                f"{path} is damaged or was not written by this program ({reason}). It is "
+                f"never executed; to start this run again from scratch (same seeds, same "
+                f"records), remove the run directory '{self.path}' or choose another "
+                f"output_dir."
+            ) from err
 
     def save(self, state: RunState) -> None:
         """Persist the state, then the CSVs derived from it."""
-        atomic_torch_save(self.file(schema.STATE_FILE), state)
-        atomic_write_csv(
-            self.file(schema.ROUNDS_FILE), pd.DataFrame(state.rounds, columns=_columns(state))
-        )
-        queries = torch.cat(state.queries) if state.queries else torch.empty(0, 3, dtype=torch.long)
-        atomic_write_csv(
-            self.file(schema.QUERIES_FILE),
-            pd.DataFrame(queries.numpy(), columns=schema.QUERIES_COLUMNS),
-        )
-        atomic_write_csv(
-            self.file(schema.SUMMARY_FILE),
-            pd.DataFrame(state.summary, columns=schema.SUMMARY_COLUMNS),
-        )
+        self.lock.check()
+        atomic_torch_save(self.file(schema.STATE_FILE), state.to_plain())
+        self.write_records(state)
+
+    def write_records(self, state: RunState, only_changed: bool = False) -> list[str]:
+        """Write the CSVs of `state` (or only those that differ from it); their names."""
+        written = []
+        for name, frame in _record_frames(state).items():
+            path = self.file(name)
+            if only_changed and _same_csv(path, frame):
+                continue
+            self.lock.check()
+            atomic_write_csv(path, frame)
+            written.append(name)
+        return written
 
     def completed_trials(self) -> int:
-        """Trials recorded as finished by the completion marker (0 when absent)."""
-        marker = self.file(schema.DONE_FILE)
-        return int(marker.read_text().split()[0]) if marker.exists() else 0
+        """Trials recorded as finished by the completion marker (0 when absent or unreadable)."""
+        return read_done(self.path) or 0
+
+    def repair(self, state: RunState) -> list[str]:
+        """Rewrite the CSVs that disagree with the state; drop a DONE the state does not
+        support. Returns the names of the files changed."""
+        changed = self.write_records(state, only_changed=True)
+        done = self.completed_trials()
+        if done and (done > state.finished_trials() or state.labeled is not None):
+            self.file(schema.DONE_FILE).unlink()
+            changed.append(schema.DONE_FILE)
+        return changed
 
     def mark_complete(self, state: RunState, trials: int) -> None:
-        """Drop the resumable weights and write the completion marker."""
+        """Drop the resumable weights, make the CSVs agree, then write the marker last."""
         state.model_state, state.labeled, state.strategy_state = None, None, None
-        atomic_torch_save(self.file(schema.STATE_FILE), state)
-        atomic_write_text(self.file(schema.DONE_FILE), f"{trials} trials complete\n")
+        self.save(state)
+        self.lock.check()
+        write_done(self.path, trials)
 
 
-def _columns(state: RunState) -> list[str]:
+def _record_frames(state: RunState) -> dict[str, pd.DataFrame]:
     extra = [k for row in state.rounds[:1] for k in row if k not in schema.ROUNDS_COLUMNS]
-    return schema.ROUNDS_COLUMNS + extra
+    queries = torch.cat(state.queries) if state.queries else torch.empty(0, 3, dtype=torch.long)
+    return {
+        schema.ROUNDS_FILE: pd.DataFrame(state.rounds, columns=schema.ROUNDS_COLUMNS + extra),
+        schema.QUERIES_FILE: pd.DataFrame(queries.numpy(), columns=schema.QUERIES_COLUMNS),
+        schema.SUMMARY_FILE: pd.DataFrame(state.summary, columns=schema.SUMMARY_COLUMNS),
+    }
+
+
+def _same_csv(path: Path, frame: pd.DataFrame) -> bool:
+    """Whether `path` holds exactly what writing `frame` would write."""
+    try:
+        return path.read_text() == frame.to_csv(index=False)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+__all__ = ["DamagedRun", "LockLost", "RunState", "RunStore"]

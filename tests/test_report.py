@@ -142,9 +142,9 @@ def test_incomplete_and_damaged_runs_are_reported_and_skipped(sweep, tmp_path, c
     assert {r.strategy for r in runs} == {"random", "entropy"}
     assert reasons["incomplete"].startswith("incomplete")
     assert "rounds.csv lacks accuracy" in reasons["bad_columns"]
-    assert "expected 0..2" in reasons["missing_round"]
-    assert "summary has trials [0]" in reasons["truncated"]
-    assert "missing accuracy" in reasons["nan_accuracy"]
+    assert "rounds [0, 1] for trial 2" in reasons["missing_round"]
+    assert "summary.csv has trials [0], expected 0..2" in reasons["truncated"]
+    assert "column accuracy holds a blank" in reasons["nan_accuracy"]
     assert reasons["garbage"].startswith("damaged records")
     out = tmp_path / "report"
     assert main([str(sweep), "--out", str(out), "--no-figures"]) == 0

@@ -95,7 +95,7 @@ def test_power_rejects_negative_scores_and_beta_must_be_positive():
     with pytest.raises(ConfigError, match="non-negative"):
         Power().select(torch.tensor([-0.2, -0.1]), 1, torch.Generator())
     with pytest.raises(ConfigError, match="beta"):
-        Softmax(beta=0.0)
+        build_selection({"name": "softmax", "beta": 0.0})
 
 
 def test_selection_yaml_defaults_beta_one():

@@ -12,6 +12,7 @@ from sklearn import datasets as skdatasets
 
 from deepal_bench.data.dataset import ALData
 from deepal_bench.data.splits import stratified_split
+from deepal_bench.validation import PositiveInt, TestSize
 
 _TABULAR = {
     "iris": skdatasets.load_iris,
@@ -26,7 +27,9 @@ def _split(x: torch.Tensor, y: torch.Tensor, test_size: float | int, seed: int):
     return x[train], y[train], x[test], y[test]
 
 
-def load_digits(test_size: float | int = 0.3, split_seed: int = 0, image_size: int = 28) -> ALData:
+def load_digits(
+    test_size: TestSize = 0.3, split_seed: int = 0, image_size: PositiveInt = 28
+) -> ALData:
     """Digits as 1 x image_size x image_size images in [0, 1], normalised by train mean/std."""
     raw = skdatasets.load_digits()
     x = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
@@ -47,7 +50,7 @@ def load_digits(test_size: float | int = 0.3, split_seed: int = 0, image_size: i
     )
 
 
-def load_tabular(name: str, test_size: float | int = 0.3, split_seed: int = 0) -> ALData:
+def load_tabular(name: str, test_size: TestSize = 0.3, split_seed: int = 0) -> ALData:
     """A scikit-learn tabular dataset, standardised per feature with training statistics."""
     raw = _TABULAR[name]()
     x = torch.tensor(np.asarray(raw.data), dtype=torch.float32)

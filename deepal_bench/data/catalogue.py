@@ -13,7 +13,9 @@ are carved from the pool unless the loader ships a validation set.
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import partial
+from typing import Annotated, Literal
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -44,6 +46,13 @@ from deepal_bench.data.vision import (
 from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.registry import Registry
 from deepal_bench.seeding import generator
+from deepal_bench.validation import (
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    check_fields,
+    check_options,
+)
 
 DATASETS: Registry[Callable[..., ALData]] = Registry("dataset.name")
 DATASETS.register("digits")(load_digits)
@@ -68,20 +77,56 @@ for _name, _loader in {
 }.items():
     DATASETS.register(_name)(_loader)
 
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Keys every dataset accepts (conf/_dataset.yaml documents them): where the files are,
+    and the derived-dataset steps applied after the loader."""
+
+    root: str | None = None
+    download: bool = False
+    split_seed: int = 0
+    imbalance: list[PositiveFloat] | None = None
+    subset: PositiveInt | None = None
+    redundancy: Annotated[float, Range(gt=0, le=1)] | dict | None = None
+    noise: Literal["gaussian", "salt_pepper"] | dict | None = None
+    test_subset: PositiveInt | None = None
+    image_size: PositiveInt | None = None
+    resize_mode: Literal["bilinear", "nearest"] = "bilinear"
+    normalize: Literal["dataset", "imagenet", "none"] = "dataset"
+    augment: Literal["default"] | dict | None = "default"
+
+    def __post_init__(self) -> None:
+        check_fields(self, "dataset")
+
+
 # Keys every dataset accepts; loaders receive those in their signature.
 COMMON_KEYS = ("root", "download", "split_seed")
-PIPELINE_KEYS = (
-    "imbalance", "subset", "redundancy", "noise", "test_subset", "image_size", "resize_mode",
-    "normalize", "augment",
-)  # fmt: skip
+PIPELINE_KEYS = tuple(f.name for f in fields(Pipeline) if f.name not in COMMON_KEYS)
 NORMALIZE = ("dataset", "imagenet", "none")
 NOISE_KEYS = ("kind", "fraction", "std", "amount", "splits")
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
-def _call_loader(name: str, options: dict) -> ALData:
+def check_dataset(cfg: DictConfig | dict) -> None:
+    """The `dataset` group's keys exist for its loader and have the right types and ranges
+    (nothing is loaded)."""
+    options = (
+        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    )
+    name = options.pop("name")
+    Pipeline(**{k: options.pop(k) for k in list(options) if k in {f.name for f in fields(Pipeline)}
+                and (k not in _loader_params(name) or k in COMMON_KEYS)})  # fmt: skip
+    _check_loader_options(name, options)
+
+
+def _loader_params(name: str) -> set[str]:
+    return set(inspect.signature(DATASETS.get(name)).parameters)
+
+
+def _check_loader_options(name: str, options: dict) -> None:
     loader = DATASETS.get(name)
-    accepted = set(inspect.signature(loader).parameters)
+    accepted = _loader_params(name)
     unknown = sorted(set(options) - accepted - set(COMMON_KEYS))
     if unknown:
         valid = sorted(accepted | set(COMMON_KEYS) | set(PIPELINE_KEYS) | {"name"})
@@ -89,7 +134,12 @@ def _call_loader(name: str, options: dict) -> ALData:
             f"dataset '{name}' got unknown option(s) {', '.join(unknown)}. "
             f"Valid keys: {', '.join(valid)}."
         )
-    return loader(**{k: v for k, v in options.items() if k in accepted})
+    check_options("dataset", {k: v for k, v in options.items() if k in accepted}, loader)
+
+
+def _call_loader(name: str, options: dict) -> ALData:
+    _check_loader_options(name, options)
+    return DATASETS.get(name)(**{k: v for k, v in options.items() if k in _loader_params(name)})
 
 
 def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:

@@ -17,6 +17,7 @@ from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.seeding import generator
+from deepal_bench.validation import PositiveInt, TestSize
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TINY = "tiny-imagenet-200"
@@ -57,7 +58,7 @@ register_source(
 
 
 def load_tinyimagenet(
-    root: str | None = None, download: bool = False, image_size: int = 64
+    root: str | None = None, download: bool = False, image_size: PositiveInt = 64
 ) -> ALData:
     """Tiny ImageNet: 100,000 train (500 per class) / 10,000 test (the official validation
     set) 3x64x64 images, 200 classes (DeepAL+ Table 3); augmentation: rotation 20 degrees
@@ -99,9 +100,9 @@ register_source(
 
 def load_breakhis(
     root: str | None = None,
-    image_size: int = 224,
+    image_size: PositiveInt = 224,
     magnification: int | None = None,
-    test_size: float | int = 0.3,
+    test_size: TestSize = 0.3,
     split_seed: int = 0,
 ) -> ALData:
     """BreakHis, benign vs malignant (2 classes): 7,909 images, a seeded stratified 30% test
@@ -161,7 +162,10 @@ register_source(
 
 
 def load_waterbirds(
-    root: str | None = None, download: bool = False, image_size: int = 224, val: str = "drop"
+    root: str | None = None,
+    download: bool = False,
+    image_size: PositiveInt = 224,
+    val: str = "drop",
 ) -> ALData:
     """Waterbirds (WILDS `metadata.csv`: img_filename, y, split 0/1/2, place): 4,795 train /
     5,794 test images, landbird (0) vs waterbird (1) (DeepAL+ Table 3). Test groups are
@@ -245,9 +249,9 @@ def load_inaturalist(
     train_json: str = "train2018.json",
     test_json: str = "val2018.json",
     level: str = "supercategory",
-    image_size: int = 32,
-    max_per_class: int | None = None,
-    test_max_per_class: int | None = None,
+    image_size: PositiveInt = 32,
+    max_per_class: PositiveInt | None = None,
+    test_max_per_class: PositiveInt | None = None,
     split_seed: int = 0,
 ) -> ALData:
     """iNaturalist (COCO-style annotation JSON) labelled by super-category: 14 classes for

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepal_bench.errors import ConfigError
+
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -33,10 +35,45 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(tuple(int(d) for d in dims))
 
 
+# The only callables a CIFAR python batch needs: rebuilding numpy arrays and their dtypes
+# (the official batches are Python 2 pickles; protocol 2+ writers add `_codecs.encode`).
+PICKLE_ALLOWED = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Refuses every global outside `PICKLE_ALLOWED`, so a crafted file runs no code."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in PICKLE_ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: a CIFAR batch holds only numpy arrays, "
+                f"lists and byte strings"
+            )
+        return super().find_class(module, name)
+
+
 def read_pickle_batch(path: Path) -> dict:
-    """A CIFAR python batch: a pickled dict with byte-string keys (b'data', b'labels', ...)."""
+    """A CIFAR python batch: a pickled dict with byte-string keys (b'data', b'labels', ...),
+    read by a restricted unpickler (numpy arrays and plain containers only)."""
     with open(path, "rb") as handle:
-        return pickle.load(handle, encoding="bytes")
+        try:
+            batch = _BatchUnpickler(handle, encoding="bytes").load()
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
+            raise ConfigError(
+                f"dataset file {path} is not a CIFAR python batch ({err}); nothing in it was "
+                f"run. Replace it with the official file (deepal-bench-data download cifar10)."
+            ) from err
+    if not isinstance(batch, dict):
+        raise ConfigError(f"dataset file {path} is not a CIFAR python batch (no dict inside).")
+    return batch
 
 
 def read_mat(path: Path) -> dict:

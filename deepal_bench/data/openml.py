@@ -18,6 +18,7 @@ from deepal_bench.data.dataset import ALData
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.errors import ConfigError
+from deepal_bench.validation import TestSize
 
 FORMATS = (".csv", ".parquet", ".arff")
 
@@ -86,7 +87,7 @@ def load_openml(
     data_id: int | None = None,
     path: str | None = None,
     target: str | None = None,
-    test_size: float | int = 0.2,
+    test_size: TestSize = 0.2,
     split_seed: int = 0,
 ) -> ALData:
     """An OpenML dataset (or any table) split stratified into train/test (`test_size`).

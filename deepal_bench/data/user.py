@@ -20,6 +20,7 @@ from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError
 from deepal_bench.seeding import generator
+from deepal_bench.validation import PositiveInt, TestSize
 
 register_source(
     Source(
@@ -57,9 +58,9 @@ def _class_tree(folder: Path, classes: list[str]) -> tuple[list[Path], list[int]
 def load_imagefolder(
     root: str | None = None,
     path: str | None = None,
-    image_size: int = 32,
+    image_size: PositiveInt = 32,
     channels: int = 3,
-    test_size: float | int = 0.2,
+    test_size: TestSize = 0.2,
     split_seed: int = 0,
 ) -> ALData:
     """Images in class sub-folders; class indices follow the sorted folder names of train/."""

@@ -14,6 +14,7 @@ from deepal_bench.report.formats import pm, to_markdown, write_table
 from deepal_bench.report.paper import PAPER_DIR, compare, load_published, ours_long
 from deepal_bench.report.permutation import permutation_table
 from deepal_bench.results.collect import (
+    DUPLICATE,
     Cell,
     Run,
     Skipped,
@@ -45,6 +46,11 @@ class Report:
     files: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        """Runs collected but left out as duplicates of pooled trials."""
+        return sum(1 for skip in self.skipped if skip.kind == DUPLICATE)
 
 
 def _deepal_display(overall: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:

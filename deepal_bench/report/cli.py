@@ -6,11 +6,12 @@ over trials per strategy) and writes every table and figure of the report into `
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from deepal_bench.report.build import ReportOptions, build_report
 from deepal_bench.report.paper import PAPER_DIR
-from deepal_bench.results.collect import collect
+from deepal_bench.results.collect import Skipped, collect
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         for skip in skipped:
             print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
         print("deepal-bench-report: error: no complete run found", file=sys.stderr)
+        print(totals_line(0, skipped), file=sys.stderr)
         return 1
     out = args.out or args.results_dirs[0] / "report"
     options = ReportOptions(
@@ -87,9 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print(report.summary_markdown)
-    print(f"{len(runs)} runs; records under {', '.join(map(str, args.results_dirs))}")
+    print(f"records under {', '.join(map(str, args.results_dirs))}")
     print(f"report written to {out} (index.md, {len(report.files)} files)")
+    print(totals_line(len(runs) - report.duplicates, report.skipped))
     return 0
+
+
+def totals_line(used: int, skipped: list[Skipped]) -> str:
+    """`N runs used, M skipped (k damaged, j incomplete, ...)`."""
+    kinds = Counter(skip.kind for skip in skipped)
+    detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    return f"{used} runs used, {len(skipped)} skipped" + (f" ({detail})" if detail else "")
 
 
 if __name__ == "__main__":

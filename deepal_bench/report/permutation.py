@@ -18,7 +18,10 @@ def _trial_predictions(cell: Cell) -> tuple[np.ndarray, dict[int, np.ndarray]] |
     """(test labels, {trial seed: (cycles, n_test) predictions}) of a cell, or None."""
     labels, by_seed = None, {}
     for run in cell.runs:
-        stored = read_predictions(run.path)
+        try:
+            stored = read_predictions(run.path)
+        except (OSError, ValueError):  # damaged or pickled (object) arrays are never loaded
+            return None
         if stored is None:
             return None
         labels, predictions = stored

@@ -11,16 +11,18 @@ are kept apart, by suffixing the setting (or strategy) label with those keys' va
 """
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.config import NON_IDENTITY_KEYS, differing_keys
 from deepal_bench.metrics.records import TRIAL_METRICS
 from deepal_bench.results import schema
+from deepal_bench.results.checks import check_records
+from deepal_bench.results.io import read_done
 
 # Keys ignored when deciding whether two runs of a cell may be pooled.
 POOLING_IGNORED_KEYS = (*NON_IDENTITY_KEYS, "seed", "store_predictions")
@@ -69,10 +71,16 @@ class Run:
         return container
 
 
+INCOMPLETE, DAMAGED, DUPLICATE = "incomplete", "damaged", "duplicate"
+
+
 @dataclass
 class Skipped:
+    """A run left out of a report: where, why, and the kind of reason (for the totals)."""
+
     path: Path
     reason: str
+    kind: str = DAMAGED
 
 
 @dataclass
@@ -99,48 +107,47 @@ def find_run_dirs(roots: list[Path]) -> list[Path]:
     return sorted(found)
 
 
-def _check_rounds(config: DictConfig, rounds: pd.DataFrame, summary: pd.DataFrame) -> str | None:
-    """Why the per-round records are inconsistent with the config, or None."""
-    expected = math.ceil(int(config.budget.quota) / int(config.budget.batch)) + 1
-    for trial in summary["trial"]:
-        mine = rounds[rounds["trial"] == trial].sort_values("round")
-        if list(mine["round"]) != list(range(expected)):
-            found = list(mine["round"])
-            return f"rounds.csv has rounds {found} for trial {trial}, expected 0..{expected - 1}"
-        if mine["accuracy"].isna().any() or (mine["n_labeled"].diff().dropna() <= 0).any():
-            return f"rounds.csv has a missing accuracy or non-increasing n_labeled in trial {trial}"
-    return None
+def _escaped(value: object) -> object:
+    """`value` with every `${` escaped, so OmegaConf shows interpolations literally."""
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, str):
+        return value.replace("${", "\\${")
+    return value
+
+
+def read_config(path: Path) -> DictConfig:
+    """A run's config.yaml as data: parsed safely, interpolations kept literal (never
+    resolved: a config from someone else cannot read this machine's environment)."""
+    data = yaml.safe_load((path / schema.CONFIG_FILE).read_text())
+    if not isinstance(data, dict):
+        raise ValueError("config.yaml is not a mapping")
+    return OmegaConf.create(_escaped(data))
 
 
 def load_run(path: Path) -> Run | Skipped:
     """Load one run directory, or say why it is skipped."""
-    if not (path / schema.DONE_FILE).exists():
-        return Skipped(path, "incomplete (no completion marker)")
+    trials = read_done(path)
+    if trials is None:
+        return Skipped(path, "incomplete (no completion marker)", INCOMPLETE)
+    if trials == 0:
+        return Skipped(path, "damaged records (unreadable completion marker DONE)", DAMAGED)
     try:
-        config = OmegaConf.load(path / schema.CONFIG_FILE)
-        rounds = pd.read_csv(path / schema.ROUNDS_FILE)
-        queries = pd.read_csv(path / schema.QUERIES_FILE)
-        summary = pd.read_csv(path / schema.SUMMARY_FILE)
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        return Skipped(path, f"damaged records ({err})")
-    for frame, columns, name in (
-        (rounds, schema.ROUNDS_COLUMNS, schema.ROUNDS_FILE),
-        (queries, schema.QUERIES_COLUMNS, schema.QUERIES_FILE),
-        (summary, schema.SUMMARY_COLUMNS, schema.SUMMARY_FILE),
-    ):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            return Skipped(path, f"damaged records ({name} lacks {', '.join(missing)})")
+        config = read_config(path)
+        frames = {name: pd.read_csv(path / name) for name in schema.RECORD_FILES}
+    except (OSError, ValueError, yaml.YAMLError, pd.errors.ParserError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return Skipped(path, f"damaged records ({reason})", DAMAGED)
     try:
-        trials = int(config.trials)
-        if sorted(summary["trial"]) != list(range(trials)):
-            return Skipped(path, f"damaged records (summary has trials {list(summary['trial'])})")
-        problem = _check_rounds(config, rounds, summary)
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
-        return Skipped(path, f"damaged records ({type(err).__name__}: {err})")
+        container = OmegaConf.to_container(config, resolve=True)
+        problem = check_records(container, trials, frames)
+    except (KeyError, TypeError, ValueError) as err:
+        problem = f"config.yaml lacks or mistypes a key ({type(err).__name__}: {err})"
     if problem:
-        return Skipped(path, f"damaged records ({problem})")
-    return Run(path, config, rounds, queries, summary)
+        return Skipped(path, f"damaged records ({problem})", DAMAGED)
+    return Run(path, config, *(frames[name] for name in schema.RECORD_FILES))
 
 
 def collect(roots: list[Path]) -> tuple[list[Run], list[Skipped]]:
@@ -239,7 +246,7 @@ def group_cells(
         repeated = sorted(seen & {int(s) for s in run.rounds["seed"].unique()})
         if repeated:
             reason = f"duplicate trials (seeds {repeated}) of {label}, {strategy}"
-            duplicates.append(Skipped(run.path, reason))
+            duplicates.append(Skipped(run.path, reason, DUPLICATE))
             continue
         cell.runs.append(run)
     return [cells[k] for k in sorted(cells)], duplicates, notes

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from deepal_bench.results import schema
-from deepal_bench.results.io import _atomic
+from deepal_bench.results.io import atomic_write_bytes
 
 _NAME = re.compile(r"trial(\d+)-round(\d+)\.npy")
 
@@ -20,7 +20,7 @@ def _write_npy(path: Path, array: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.save(buffer, array)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic(path, lambda handle: handle.write(buffer.getvalue()), "wb")
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def write_test_labels(run_dir: Path, labels: np.ndarray) -> None:
@@ -33,7 +33,10 @@ def write_predictions(run_dir: Path, trial: int, round_: int, pred: np.ndarray) 
 
 
 def read_predictions(run_dir: Path) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]] | None:
-    """(test labels, {(trial, round): predictions}) of a run, or None if none were stored."""
+    """(test labels, {(trial, round): predictions}) of a run, or None if none were stored.
+
+    Arrays are loaded without pickle; an object array, a non-integer dtype or a length
+    other than the test set's is a ValueError."""
     folder = Path(run_dir) / schema.PREDICTIONS_DIR
     labels_file = folder / schema.TEST_LABELS_FILE
     if not labels_file.is_file():
@@ -42,5 +45,14 @@ def read_predictions(run_dir: Path) -> tuple[np.ndarray, dict[tuple[int, int], n
     for path in folder.glob("trial*-round*.npy"):
         match = _NAME.fullmatch(path.name)
         if match:
-            predictions[(int(match[1]), int(match[2]))] = np.load(path)
-    return np.load(labels_file), predictions
+            predictions[(int(match[1]), int(match[2]))] = _labels(np.load(path), path)
+    labels = _labels(np.load(labels_file), labels_file)
+    if any(p.shape != labels.shape for p in predictions.values()):
+        raise ValueError(f"{folder} holds predictions of another length than the test labels")
+    return labels, predictions
+
+
+def _labels(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{path} is not a 1-d integer array")
+    return array

@@ -8,6 +8,9 @@ QUERIES_FILE = "queries.csv"
 SUMMARY_FILE = "summary.csv"
 STATE_FILE = "state.pt"
 DONE_FILE = "DONE"
+LOCK_FILE = "LOCK"
+STATE_FORMAT = 2  # version of the plain-container layout of state.pt (store.RunState)
+TEMP_SUFFIX = ".tmp"  # interrupted atomic writes leave `.<name>.<random>.tmp` files
 
 ROUNDS_COLUMNS = [
     "trial",
@@ -20,6 +23,7 @@ ROUNDS_COLUMNS = [
     "eval_seconds",
 ]
 QUERIES_COLUMNS = ["trial", "round", "pool_index"]
+RECORD_FILES = (ROUNDS_FILE, QUERIES_FILE, SUMMARY_FILE)  # Run(rounds, queries, summary)
 SUMMARY_COLUMNS = ["trial", *TRIAL_METRICS]  # aubc, f_acc, total_seconds (metrics.records)
 
 # Optional records (`store_predictions: true`): the test labels once, then the predicted

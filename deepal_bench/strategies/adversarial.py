@@ -13,13 +13,13 @@ from dataclasses import fields
 import torch
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.adversarial import AdversarialResult, adversarial_scores, bim, deepfool
 from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import QueryContext, QueryResult, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import LabeledExamples, TrainerExtension
 from deepal_bench.training.inference import eval_mode, gathered_batches
+from deepal_bench.validation import NonNegativeFloat, PositiveFloat, PositiveInt
 
 
 def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -92,13 +92,11 @@ class AdvBIM(_Adversarial):
 
     def __init__(
         self,
-        eps: float = 0.05,
-        max_iter: int = 50,
-        eps_ball: float | None = None,
+        eps: PositiveFloat = 0.05,
+        max_iter: PositiveInt = 50,
+        eps_ball: PositiveFloat | None = None,
         add_adversarial: bool = False,
     ) -> None:
-        if eps <= 0 or max_iter < 1 or (eps_ball is not None and eps_ball <= 0):
-            raise ConfigError("strategy.eps, max_iter and eps_ball must be positive.")
         super().__init__(add_adversarial)
         self.eps, self.max_iter, self.eps_ball = eps, max_iter, eps_ball
 
@@ -113,10 +111,11 @@ class AdvDeepFool(_Adversarial):
     `max_iter` = 50 iterations, overshoot 0.02; smallest perturbation first."""
 
     def __init__(
-        self, max_iter: int = 50, overshoot: float = 0.02, add_adversarial: bool = False
+        self,
+        max_iter: PositiveInt = 50,
+        overshoot: NonNegativeFloat = 0.02,
+        add_adversarial: bool = False,
     ) -> None:
-        if max_iter < 1 or overshoot < 0:
-            raise ConfigError("strategy.max_iter must be >= 1 and overshoot >= 0.")
         super().__init__(add_adversarial)
         self.max_iter, self.overshoot = max_iter, overshoot
 

@@ -15,6 +15,7 @@ from deepal_bench.strategies.base import PROBS, QueryContext, QueryResult, Strat
 from deepal_bench.strategies.registry import build_strategy, register
 from deepal_bench.training.ceal import CEALExtension, PseudoLabels
 from deepal_bench.training.extensions import TrainerExtension, chain
+from deepal_bench.validation import NonNegativeFloat
 
 
 @register("ceal")
@@ -25,13 +26,11 @@ class CEAL(Strategy):
         self,
         base: str = "entropy",
         base_options: dict | None = None,
-        delta0: float = 1e-5,
-        decay: float = 0.033e-5,
+        delta0: NonNegativeFloat = 1e-5,
+        decay: NonNegativeFloat = 0.033e-5,
     ) -> None:
         if base == "ceal":
             raise ConfigError("strategy.base cannot be 'ceal'; name another strategy.")
-        if delta0 < 0 or decay < 0:
-            raise ConfigError("strategy.delta0 and strategy.decay must be non-negative.")
         self.base = build_strategy({"name": base, **(base_options or {})})
         self.needs = self.base.needs | {PROBS}
         self.delta0, self.decay = delta0, decay

@@ -3,10 +3,10 @@
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError
 from deepal_bench.strategies.base import EMBEDDINGS, LABELED, BatchStrategy, QueryContext
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
+from deepal_bench.validation import PositiveInt
 
 
 @register("kcenter")
@@ -19,9 +19,7 @@ class KCenter(BatchStrategy):
 
     needs = frozenset({EMBEDDINGS, LABELED})
 
-    def __init__(self, pca_dim: int | None = None) -> None:
-        if pca_dim is not None and pca_dim < 1:
-            raise ConfigError(f"strategy.pca_dim must be a positive integer or null: {pca_dim}.")
+    def __init__(self, pca_dim: PositiveInt | None = None) -> None:
         self.pca_dim = pca_dim
 
     def differentiable_score(self) -> DifferentiableScore:

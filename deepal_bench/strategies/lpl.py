@@ -25,6 +25,7 @@ from deepal_bench.training.lpl import (
     fit_lossnet,
     predicted_losses,
 )
+from deepal_bench.validation import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 
 @register("lpl")
@@ -33,16 +34,14 @@ class LPL(ScoreStrategy):
 
     def __init__(
         self,
-        margin: float = 1.0,
-        weight: float = 1.0,
-        detach_epoch: int = 20,
-        extra_epochs: int = 20,
-        module_lr: float = 1e-2,
-        interm_dim: int = 128,
-        fallback_batch_size: int = 64,
+        margin: NonNegativeFloat = 1.0,
+        weight: NonNegativeFloat = 1.0,
+        detach_epoch: PositiveInt = 20,
+        extra_epochs: NonNegativeInt = 20,
+        module_lr: PositiveFloat = 1e-2,
+        interm_dim: PositiveInt = 128,
+        fallback_batch_size: PositiveInt = 64,
     ) -> None:
-        if detach_epoch < 1 or extra_epochs < 0:
-            raise ConfigError("strategy.detach_epoch must be >= 1 and extra_epochs >= 0.")
         self.cfg = LPLConfig(margin, weight, detach_epoch, extra_epochs, module_lr, interm_dim)
         self.fallback_batch_size = fallback_batch_size
         self._state: dict = {}

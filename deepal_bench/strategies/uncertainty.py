@@ -17,6 +17,7 @@ from deepal_bench.strategies.base import (
 )
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
+from deepal_bench.validation import PositiveInt
 
 
 class ProbScore(ScoreStrategy):
@@ -38,7 +39,7 @@ class MCScore(ScoreStrategy):
     needs = frozenset({MC_DROPOUT})
     kernel: Callable[[torch.Tensor], torch.Tensor]
 
-    def __init__(self, mc_passes: int = 10) -> None:
+    def __init__(self, mc_passes: PositiveInt = 10) -> None:
         self.mc_passes = mc_passes
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:

@@ -17,8 +17,9 @@ from deepal_bench.strategies.base import QueryContext, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import gathered_batches
-from deepal_bench.training.joint import check_epoch_size, same_labeled
+from deepal_bench.training.joint import EpochSize, same_labeled
 from deepal_bench.training.vaal import VAALConfig, VAALExtension, train_vaal
+from deepal_bench.validation import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 
 def vaal_scores(p_labeled: torch.Tensor) -> torch.Tensor:
@@ -32,18 +33,17 @@ class VAAL(ScoreStrategy):
 
     def __init__(
         self,
-        z_dim: int = 32,
-        width: int = 128,
-        epochs: int = 30,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        beta: float = 1.0,
-        adv_param: float = 1.0,
-        vae_steps: int = 2,
-        adv_steps: int = 1,
-        epoch_size: str = "labeled",
+        z_dim: PositiveInt = 32,
+        width: PositiveInt = 128,
+        epochs: NonNegativeInt = 30,
+        batch_size: PositiveInt = 64,
+        lr: PositiveFloat = 1e-3,
+        beta: NonNegativeFloat = 1.0,
+        adv_param: NonNegativeFloat = 1.0,
+        vae_steps: NonNegativeInt = 2,
+        adv_steps: NonNegativeInt = 1,
+        epoch_size: EpochSize = "labeled",
     ) -> None:
-        check_epoch_size(epoch_size, "vaal")
         self.cfg = VAALConfig(
             z_dim, width, epochs, batch_size, lr, beta, adv_param, vae_steps, adv_steps,
             epoch_size,

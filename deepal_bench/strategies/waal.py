@@ -7,16 +7,23 @@ and critic score D(z); the reference picks the smallest u - selection * D(z), i.
 selection * D(z) - u, highest first.
 """
 
+from typing import Annotated, Literal
+
 import torch
 
-from deepal_bench.errors import unknown_choice
 from deepal_bench.models.auxiliary import MLPDiscriminator
 from deepal_bench.strategies.base import EMBEDDINGS, PROBS, QueryContext, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import TrainerExtension
-from deepal_bench.training.joint import check_epoch_size, same_labeled
-from deepal_bench.training.optim import OPTIMIZERS
+from deepal_bench.training.joint import EpochSize, same_labeled
 from deepal_bench.training.waal import CriticConfig, WAALExtension, fit_critic
+from deepal_bench.validation import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+)
 
 
 def waal_scores(probs: torch.Tensor, critic_out: torch.Tensor, selection: float) -> torch.Tensor:
@@ -34,22 +41,20 @@ class WAAL(ScoreStrategy):
 
     def __init__(
         self,
-        alpha: float = 2e-3,
-        gp_weight: float = 2.0,
+        alpha: NonNegativeFloat = 2e-3,
+        gp_weight: NonNegativeFloat = 2.0,
         selection: float = 10.0,
-        critic_optimizer: str = "adam",
-        critic_lr: float = 1e-3,
-        critic_momentum: float = 0.5,
-        epoch_size: str = "labeled",
-        fallback_steps: int = 100,
-        fallback_batch_size: int = 64,
+        critic_optimizer: Literal["adam", "sgd"] = "adam",
+        critic_lr: PositiveFloat = 1e-3,
+        critic_momentum: Annotated[float, Range(ge=0, lt=1)] = 0.5,
+        epoch_size: EpochSize = "labeled",
+        fallback_steps: NonNegativeInt = 100,
+        fallback_batch_size: PositiveInt = 64,
     ) -> None:
-        if critic_optimizer not in OPTIMIZERS:
-            raise unknown_choice("strategy.critic_optimizer", critic_optimizer, OPTIMIZERS)
         self.critic_cfg = CriticConfig(alpha, gp_weight, critic_optimizer, critic_lr,
                                        critic_momentum)  # fmt: skip
         self.selection = selection
-        self.epoch_size = check_epoch_size(epoch_size, "waal")
+        self.epoch_size = epoch_size
         self.fallback_steps, self.fallback_batch_size = fallback_steps, fallback_batch_size
         self._state: dict = {}
 

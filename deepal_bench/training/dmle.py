@@ -40,6 +40,7 @@ from deepal_bench.selection import SELECTIONS, Softmax, StochasticSelection
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.training.estimators import ESTIMATORS, Estimator, TrainContext, TrainStep
 from deepal_bench.training.inference import eval_mode, mc_dropout_mode
+from deepal_bench.validation import PositiveFloat, PositiveInt
 
 TOPK = "topk"
 _NEVER = torch.iinfo(torch.long).max
@@ -153,13 +154,11 @@ class DMLE(Estimator):
     def __init__(
         self,
         lam: float = 1.0,
-        topk_beta: float = 1.0,
+        topk_beta: PositiveFloat = 1.0,
         normalizer: bool = False,
-        rank_temperature: float = 0.01,
-        pool_batch_size: int = 1024,
+        rank_temperature: PositiveFloat = 0.01,
+        pool_batch_size: PositiveInt = 1024,
     ) -> None:
-        if rank_temperature <= 0 or topk_beta <= 0:
-            raise ConfigError("estimator.rank_temperature and estimator.topk_beta must be > 0.")
         self.lam = float(lam)
         self.topk_beta = float(topk_beta)
         self.normalizer = bool(normalizer)

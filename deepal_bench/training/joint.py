@@ -8,19 +8,14 @@ from a cycling random permutation of the pool (so the pool is still covered even
 the steps); `epoch_size: pool` restores the reference setting.
 """
 
+from typing import Literal
+
 import torch
 
-from deepal_bench.errors import unknown_choice
 from deepal_bench.seeding import derive_seed
 from deepal_bench.training.estimators import TrainContext
 
-EPOCH_SIZES = ("labeled", "pool")
-
-
-def check_epoch_size(value: str, strategy: str) -> str:
-    if value not in EPOCH_SIZES:
-        raise unknown_choice(f"strategy.epoch_size ({strategy})", value, EPOCH_SIZES)
-    return value
+EpochSize = Literal["labeled", "pool"]
 
 
 def unlabeled_of(context: TrainContext) -> torch.Tensor:

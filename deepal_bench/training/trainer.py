@@ -14,49 +14,51 @@ queued work).
 
 import copy
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 
-from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import Estimator, TrainContext, TrainStep
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import evaluate
-from deepal_bench.training.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule
-
-INITS = ("fresh", "warm")
-SELECTS = ("last", "best_val")
+from deepal_bench.training.optim import build_optimizer, build_schedule
+from deepal_bench.validation import (
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    check_fields,
+)
 
 
 @dataclass
 class TrainerConfig:
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    epochs: int = 20
-    batch_size: int = 64
-    schedule: str = "none"
-    step_size: int = 10
-    gamma: float = 0.1
-    early_stop_train_acc: float | None = None
-    init: str = "fresh"
-    select: str = "last"
-    eval_batch_size: int = 1024
+    """The `trainer` config group (conf/_trainer.yaml documents each key)."""
+
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 0.0
+    momentum: Annotated[float, Range(ge=0, lt=1)] = 0.9
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 64
+    schedule: Literal["none", "cosine", "step"] = "none"
+    step_size: PositiveInt = 10
+    gamma: PositiveFloat = 0.1
+    early_stop_train_acc: Annotated[float, Range(gt=0, le=1)] | None = None
+    init: Literal["fresh", "warm"] = "fresh"
+    select: Literal["last", "best_val"] = "last"
+    eval_batch_size: PositiveInt = 1024
     amp: bool = False
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        for key, value, choices in (
-            ("trainer.optimizer", self.optimizer, OPTIMIZERS),
-            ("trainer.schedule", self.schedule, SCHEDULES),
-            ("trainer.init", self.init, INITS),
-            ("trainer.select", self.select, SELECTS),
-        ):
-            if value not in choices:
-                raise unknown_choice(key, value, choices)
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("trainer.epochs and trainer.batch_size must be positive.")
+        check_fields(self, "trainer")
+
+
+class TrainingDiverged(Exception):
+    """The loss or a parameter became NaN or infinite; the message says when."""
 
 
 @dataclass
@@ -154,6 +156,8 @@ class Trainer:
                 break
         if best is not None:
             best.restore(model)
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            raise TrainingDiverged("a model parameter became NaN or infinite")
         for ext in extensions:
             ext.teardown(model)
         model.eval()
@@ -181,10 +185,12 @@ class _Epochs:
     opt: torch.optim.Optimizer
 
     def run(self, epoch: int, gen: torch.Generator) -> float:
-        """Train one epoch; returns its training accuracy (one host read per epoch)."""
+        """Train one epoch; returns its training accuracy. The correct count and the loss
+        sum stay on the device and are read once, at the end of the epoch."""
         cfg, train, augment = self.trainer.cfg, self.train, self.context.data.augment
         self.model.train()
         correct = torch.zeros((), dtype=torch.long, device=train.y.device)
+        loss_sum = torch.zeros((), device=train.y.device)
         order = torch.randperm(len(train.y), generator=gen)
         for start in range(0, len(train.y), cfg.batch_size):
             b = order[start : start + cfg.batch_size]
@@ -192,14 +198,18 @@ class _Epochs:
             xb, yb = train.x[bd], train.y[bd]
             if augment is not None:
                 xb = augment(xb, gen)
-            logits = self._step(xb, yb, train.indices[b], epoch)
+            logits, loss = self._step(xb, yb, train.indices[b], epoch)
             correct += (logits.argmax(1) == yb).sum()
+            loss_sum += loss
+        if not torch.isfinite(loss_sum):
+            raise TrainingDiverged(f"the training loss became {float(loss_sum)} in epoch {epoch}")
         return int(correct) / len(train.y)
 
     def _step(
         self, xb: torch.Tensor, yb: torch.Tensor, indices: torch.Tensor, epoch: int
-    ) -> torch.Tensor:
-        """Forward, estimator loss plus the extensions' terms, backward, optimiser step."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward, estimator loss plus the extensions' terms, backward, optimiser step;
+        returns the detached logits and loss."""
         device = self.trainer.device
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.trainer.cfg.amp):
             logits, emb = self.model.forward_with_embedding(xb)
@@ -212,4 +222,4 @@ class _Epochs:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return logits.detach()
+        return logits.detach(), loss.detach()

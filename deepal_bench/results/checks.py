@@ -1,0 +1,107 @@
+"""Consistency checks of one run's records before anything is computed from them.
+
+A complete run's records must agree with its config and with each other: the expected
+rounds per trial, accuracies in [0, 1], labeled-set sizes growing by the queried points,
+one queries.csv row per queried point, and every summary.csv value equal to the trial
+metric recomputed from rounds.csv (`metrics.records`). Each check returns why a run is
+damaged, or None.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from deepal_bench.metrics.records import TIMING_COLUMNS, TRIAL_METRICS, trial_row
+from deepal_bench.results import schema
+
+NUMERIC = {
+    schema.ROUNDS_FILE: ["trial", "seed", "round", "n_labeled", "accuracy", *TIMING_COLUMNS],
+    schema.QUERIES_FILE: list(schema.QUERIES_COLUMNS),
+    schema.SUMMARY_FILE: list(schema.SUMMARY_COLUMNS),
+}
+SUMMARY_TOLERANCE = 1e-6  # relative; CSV floats round-trip, timing sums may differ in the last bit
+
+
+def check_columns(frames: dict[str, pd.DataFrame]) -> str | None:
+    """Every required column present and numeric, with no blank value."""
+    for name, columns in NUMERIC.items():
+        frame = frames[name]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            return f"{name} lacks {', '.join(missing)}"
+        for column in columns:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            if values.isna().any() or not np.isfinite(values.to_numpy(dtype=float)).all():
+                return f"{name} column {column} holds a blank or non-numeric value"
+    return None
+
+
+def check_accuracies(rounds: pd.DataFrame) -> str | None:
+    """`accuracy` (and every other *accuracy* column, where present) lies in [0, 1]."""
+    for column in [c for c in rounds.columns if "accuracy" in c]:
+        values = pd.to_numeric(rounds[column], errors="coerce")
+        present = values.dropna() if column != "accuracy" else values
+        if ((present < 0) | (present > 1)).any():
+            return f"rounds.csv column {column} holds values outside [0, 1]"
+    return None
+
+
+def expected_rounds(budget: dict) -> int:
+    return math.ceil(int(budget["quota"]) / int(budget["batch"])) + 1
+
+
+def check_trials(
+    config: dict, trials: int, rounds: pd.DataFrame, queries: pd.DataFrame, summary: pd.DataFrame
+) -> str | None:
+    """Rounds, labeled-set sizes and queried points of every trial agree with the config."""
+    if sorted(summary["trial"].astype(int)) != list(range(trials)):
+        return (
+            f"summary.csv has trials {sorted(summary['trial'].tolist())}, expected 0..{trials - 1}"
+        )
+    n_rounds = expected_rounds(config["budget"])
+    for trial in range(trials):
+        mine = rounds[rounds["trial"] == trial].sort_values("round")
+        if mine["round"].tolist() != list(range(n_rounds)):
+            return f"rounds.csv has rounds {mine['round'].tolist()} for trial {trial}"
+        sizes = mine["n_labeled"].astype(int).tolist()
+        if sizes[0] != int(config["budget"]["initial"]) or any(
+            b <= a for a, b in zip(sizes, sizes[1:], strict=False)
+        ):
+            return f"rounds.csv has labeled-set sizes {sizes} in trial {trial}"
+        picked = queries[queries["trial"] == trial]
+        per_round = picked.groupby("round").size().reindex(range(n_rounds), fill_value=0)
+        if per_round.tolist() != [sizes[0], *np.diff(sizes)]:
+            return f"queries.csv does not hold the points queried in trial {trial}"
+        if picked["pool_index"].duplicated().any() or (picked["pool_index"] < 0).any():
+            return f"queries.csv repeats or misnumbers points in trial {trial}"
+    return None
+
+
+def check_summary(rounds: pd.DataFrame, summary: pd.DataFrame) -> str | None:
+    """Every summary value equals the trial metric recomputed from rounds.csv."""
+    for row in summary.itertuples():
+        recomputed = trial_row(rounds[rounds["trial"] == row.trial])
+        for name in TRIAL_METRICS:
+            stored, expected = float(getattr(row, name)), recomputed[name]
+            if not math.isclose(stored, expected, rel_tol=SUMMARY_TOLERANCE, abs_tol=1e-9):
+                return (
+                    f"summary.csv {name}={stored:g} for trial {row.trial} disagrees with "
+                    f"rounds.csv ({expected:g})"
+                )
+    return None
+
+
+def check_records(config: dict, trials: int, frames: dict[str, pd.DataFrame]) -> str | None:
+    """Why the records of a complete run are damaged, or None if they are consistent."""
+    problem = check_columns(frames)
+    if problem:
+        return problem
+    rounds, queries, summary = (
+        frames[schema.ROUNDS_FILE], frames[schema.QUERIES_FILE], frames[schema.SUMMARY_FILE],
+    )  # fmt: skip
+    return (
+        check_accuracies(rounds)
+        or check_trials(config, trials, rounds, queries, summary)
+        or check_summary(rounds, summary)
+    )
