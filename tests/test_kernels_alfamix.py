@@ -89,3 +89,18 @@ def test_class_anchors_fall_back_to_the_labeled_mean():
     emb = torch.tensor([[0.0, 2.0], [2.0, 0.0], [4.0, 4.0]])
     anchors = class_anchors(emb, torch.tensor([0, 0, 2]), 3)
     assert anchors.tolist() == [[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["closed_form", "random"])
+def test_candidates_on_cuda_equal_those_on_cpu(mode):
+    emb, probs = _points(*torch.linspace(-0.9, 0.9, 50).tolist())
+    args = (LABELED, LABELS, W, B)
+
+    def run(device: str) -> torch.Tensor:
+        moved = [t.to(device) for t in (emb, probs, *args)]
+        gen = torch.Generator().manual_seed(1)
+        return alfamix_candidates(*moved, n=20, alpha_cap=0.2, mode=mode, generator=gen)
+
+    assert run("cuda").cpu().tolist() == run("cpu").tolist()

@@ -85,3 +85,12 @@ def test_strategies_default_to_the_reference_settings(options, expected):
 def test_non_positive_run_counts_are_config_errors(options):
     with pytest.raises(ConfigError, match="positive"):
         build_strategy(options)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", ["sklearn", "faiss"])
+def test_kmeans_select_takes_cuda_embeddings(backend):
+    chosen = kmeans_select(_blobs().cuda(), 3, torch.Generator().manual_seed(0), backend=backend)
+    assert chosen.device.type == "cuda"
+    assert sorted(int(i) // 30 for i in chosen.cpu()) == [0, 1, 2]

@@ -6,9 +6,13 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from strategy_fixtures import STRATEGY_CONF
 from torch import nn
 
+import deepal_bench.cli  # noqa: F401  (registers the config resolvers)
 from deepal_bench.errors import ConfigError
+from deepal_bench.loop import Experiment
 from deepal_bench.models import build_model
 from deepal_bench.selection import TopK
 from deepal_bench.strategies import build_strategy
@@ -119,3 +123,21 @@ def test_a_frozen_backbone_does_not_count_as_train_mode_batchnorm():
     unfrozen = copy.deepcopy(frozen)
     unfrozen.frozen = False
     assert unfrozen.can_mc_sample()
+
+
+def _experiment(*overrides: str) -> Experiment:
+    with initialize_config_dir(str(STRATEGY_CONF.parent), version_base="1.3"):
+        cfg = compose("config", overrides=["device=cpu", "dataset=digits", *overrides])
+    return Experiment.from_config(cfg)
+
+
+def test_deepal_plus_resnet18_settings_start_a_bald_run():
+    exp = _experiment(
+        "strategy=bald", "model=resnet18", "model.dropout=0.0", "model.mc_sampling=train_mode"
+    )
+    model = exp.new_model(seed=0)
+    assert model.mc_sampling == "train_mode" and not model.has_dropout()
+    with pytest.raises(ConfigError, match="needs MC dropout"):
+        _experiment(
+            "strategy=bald", "model=mlp", "model.dropout=0.0", "model.mc_sampling=train_mode"
+        )

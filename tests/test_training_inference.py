@@ -4,6 +4,7 @@ batches, without changing BatchNorm's running statistics."""
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -73,3 +74,16 @@ def test_dropout_mode_is_unchanged_by_default():
     with mc_dropout_mode(model):
         kinds = {type(m) for m in model.modules() if m.training}
     assert kinds == {nn.Dropout}
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_train_mode_sampling_on_cuda_is_seeded_and_keeps_statistics():
+    model = _resnet(0.3).cuda()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(10, 3, 8, 8, device="cuda")
+    mc = mc_dropout_probs(model, x, passes=3, seed=2, batch_size=4)
+    assert mc.device.type == "cuda" and not torch.allclose(mc[0], mc[1])
+    assert torch.equal(mc, mc_dropout_probs(model, x, passes=3, seed=2, batch_size=4))
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
