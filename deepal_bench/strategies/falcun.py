@@ -1,8 +1,6 @@
 """FALCUN (FALCUN paper, §2) and the baselines it is compared with (§3-4): CDAL, CLUE and
 ALFA-Mix."""
 
-import math
-
 import torch
 
 from deepal_bench import kernels
@@ -109,7 +107,7 @@ class AlfaMix(BatchStrategy):
     def __init__(
         self, alpha_cap: float = 0.2, alpha_mode: str = "closed_form", n_init: int = 10
     ) -> None:
-        if not (0 < alpha_cap <= 1 and math.isfinite(alpha_cap)):
+        if not 0 < alpha_cap <= 1:
             raise ConfigError(f"strategy.alpha_cap must be in (0, 1], not {alpha_cap}.")
         if alpha_mode not in ALPHA_MODES:
             raise unknown_choice("strategy.alpha_mode", alpha_mode, ALPHA_MODES)
