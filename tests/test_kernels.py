@@ -241,9 +241,12 @@ def test_alfamix_flags_points_whose_prediction_flips_towards_an_anchor():
     probs = torch.softmax(emb @ w.T + b, 1)
     labeled = torch.tensor([[1.0], [-1.0]])
     y = torch.tensor([0, 1])
-    # x = .05 mixed with alpha = .2 towards -1 gives -.16: flips; x = 5 and -3 do not.
-    flips = kernels.alfamix_candidates(emb, probs, labeled, y, w, b, alpha_cap=0.2)
+    # D = 1: the closed form moves x by eps ||z* - x|| along the loss gradient. At the first
+    # bound eps = .2, x = .05 towards -1 reaches -.16: flips, and one candidate > n = 0 ends
+    # the growth; x = 5 (needs eps > .83) and -3 (eps > .75) are not reached.
+    flips = kernels.alfamix_candidates(emb, probs, labeled, y, w, b, n=0, alpha_cap=0.2)
     assert flips.tolist() == [True, False, False]
+    assert kernels.alfamix_candidates(emb, probs, labeled, y, w, b, n=2).tolist() == [True] * 3
 
 
 def test_pca_project_is_deterministic_and_keeps_distances_within_the_span():

@@ -68,7 +68,32 @@ def test_ralif_scores_weight_the_per_class_losses_by_variant():
             pc, cand, probs(ref), ref, probs(lab), lab, variant=variant, tau=tau
         )
         w = class_weights(pc.float(), variant, 4 / 3 if tau is None else tau)
-        assert torch.allclose(got, (w * losses).sum(1).float(), atol=1e-6)
+        expected = (w * losses).sum(1).float()
+        if variant == "truncated":  # the mean over the kept classes (authors' code)
+            expected = expected / (w > 0).sum(1)
+        assert torch.allclose(got, expected, atol=1e-6)
+
+
+def _ten_class_candidates() -> torch.Tensor:
+    """K = 10, tau = 4/K = 0.4: row 0 keeps classes 0 and 1, row 1 keeps class 0, rows 2
+    (flat) and 3 (0.3, 0.3, 0.05 ...) keep no class."""
+    rows = [[0.45, 0.41] + [0.0175] * 8, [0.9] + [0.1 / 9] * 9, [0.1] * 10, [0.3, 0.3] + [0.05] * 8]
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+def test_truncated_il_averages_kept_classes_and_scores_nan_without_any():
+    _, _, lab, cand, ref, probs = _problem(3, c=10, d=2)
+    pc = _ten_class_candidates()
+    losses = influence_losses(pc, cand, probs(ref), ref, probs(lab), lab, 0.01)
+    args = (pc, cand, probs(ref), ref, probs(lab), lab)
+    mean = kernels.ralif_scores(*args, variant="truncated")
+    assert mean[0].item() == pytest.approx((0.45 * losses[0, 0] + 0.41 * losses[0, 1]).item() / 2)
+    assert mean[1].item() == pytest.approx(0.9 * losses[1, 0].item())
+    assert torch.isnan(mean[2:]).all()
+    summed = kernels.ralif_scores(*args, variant="truncated", truncated_reduce="sum")
+    assert summed[0].item() == pytest.approx((0.45 * losses[0, 0] + 0.41 * losses[0, 1]).item())
+    assert torch.isnan(summed[2:]).all()  # eq. 9's empty sum would be 0, the best score
+    assert torch.sort(mean, stable=True).indices.tolist()[2:] == [2, 3]  # NaN sorts last
 
 
 def test_expectation_il_is_not_degenerate():

@@ -16,6 +16,7 @@ import torch
 from deepal_bench.kernels.gradients import with_bias
 
 VARIANTS = ("single", "expectation", "truncated")
+TRUNCATED_REDUCE = ("mean", "sum")
 
 
 def head_hessian(probs: torch.Tensor, emb: torch.Tensor, damping: float) -> torch.Tensor:
@@ -107,12 +108,33 @@ def ralif_scores(
     tau: float | None = None,
     damping: float = 0.01,
     chunk: int = 256,
+    truncated_reduce: str = "mean",
 ) -> torch.Tensor:
-    """Expected unlabeled loss per candidate (eqs. 7-9); lower = more useful. tau = 4/K."""
+    """Expected unlabeled loss per candidate (eqs. 7-9); lower = more useful. tau = 4/K.
+
+    single-IL and expectation-IL sum w_k L_k over the classes (eqs. 7-8). truncated-IL
+    combines p_k L_k over the kept classes (p_k > tau) by `truncated_reduce`: `mean`
+    (default) as the authors' code does (mx41-m/Active-Learning, al_strategies.py:
+    `torch.mean(p[kept] * infl[kept])`), or `sum` as eq. 9 is printed. A candidate with no
+    kept class has no estimate: its score is NaN, which sorts after every number (the
+    reference's mean of an empty set is NaN too; eq. 9's empty sum would be 0, the best
+    score, and such points would fill the candidate pool first).
+    """
+    if truncated_reduce not in TRUNCATED_REDUCE:
+        raise ValueError(
+            f"unknown truncated_reduce '{truncated_reduce}', choose from {TRUNCATED_REDUCE}"
+        )
     tau = 4.0 / cand_probs.shape[1] if tau is None else tau
     weights = class_weights(cand_probs.float(), variant, tau)
+    kept = weights > 0
     losses = influence_losses(
         cand_probs, cand_emb, ref_probs, ref_emb, labeled_probs, labeled_emb, damping,
-        mask=weights > 0, chunk=chunk,
+        mask=kept, chunk=chunk,
     )  # fmt: skip
-    return (weights * losses).sum(1)
+    total = (weights * losses).sum(1)
+    if variant != "truncated":
+        return total
+    count = kept.sum(1)
+    if truncated_reduce == "mean":
+        total = total / count.clamp_min(1)
+    return total.masked_fill(count == 0, float("nan"))

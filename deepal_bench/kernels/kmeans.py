@@ -5,12 +5,21 @@ on the GPU when faiss has GPU support and CUDA is present) and a weighted scikit
 k-means (Zhdanov 2019 / CLUE, Prabhu et al. 2021). Centroids are not pool points, and faiss
 centroid ids are not pool positions: `nearest_to_centroids` maps each centroid to its
 nearest unused pool point, so the result is always `n` distinct positions.
+
+Defaults are DeepAL+'s (SineZHAN/deepALplus): scikit-learn `KMeans(n_clusters=n)` under
+scikit-learn 1.0.2 (environment.yml) = k-means++ init, `n_init` 10 runs, `max_iter` 300
+(query_strategies/kmeans_sampling.py); faiss `niter` 300 and `nredo` 10 runs
+(query_strategies/kmeans_sampling_gpu.py, FaissKmeans). The best of the runs (lowest
+inertia) is kept.
 """
 
 import numpy as np
 import torch
 
+from deepal_bench.errors import unknown_choice
 from deepal_bench.kernels.distances import sq_dists
+
+BACKENDS = ("sklearn", "faiss")
 
 
 def nearest_to_centroids(
@@ -43,27 +52,38 @@ def kmeans_sklearn(
     generator: torch.Generator,
     weights: torch.Tensor | None = None,
     max_iter: int = 300,
+    n_init: int = 10,
 ) -> torch.Tensor:
-    """`n` centroids of (optionally sample-weighted) k-means, scikit-learn's Lloyd/Elkan."""
+    """`n` centroids of (optionally sample-weighted) k-means, scikit-learn's Lloyd/Elkan,
+    best of `n_init` k-means++ runs."""
     from sklearn.cluster import KMeans
 
     x = emb.float().cpu().numpy()
     w = None if weights is None else weights.double().cpu().numpy()
-    km = KMeans(n_clusters=n, n_init=1, max_iter=max_iter, random_state=seed_from(generator))
+    km = KMeans(n_clusters=n, n_init=n_init, max_iter=max_iter, random_state=seed_from(generator))
     km.fit(x, sample_weight=w)
     return torch.from_numpy(km.cluster_centers_.astype(np.float32)).to(emb.device)
 
 
 def kmeans_faiss(
-    emb: torch.Tensor, n: int, generator: torch.Generator, niter: int = 20
+    emb: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    niter: int = 300,
+    nredo: int = 10,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """`n` centroids of faiss k-means (GPU index when faiss-gpu and CUDA are available)."""
+    """`n` centroids of faiss k-means, best of `nredo` runs of `niter` iterations (GPU index
+    when faiss-gpu and CUDA are available)."""
     import faiss
 
     x = np.ascontiguousarray(emb.float().cpu().numpy())
+    w = None if weights is None else np.ascontiguousarray(weights.float().cpu().numpy())
     gpu = torch.cuda.is_available() and hasattr(faiss, "StandardGpuResources")
-    km = faiss.Kmeans(x.shape[1], n, niter=niter, seed=seed_from(generator), gpu=gpu, verbose=False)
-    km.train(x)
+    km = faiss.Kmeans(
+        x.shape[1], n, niter=niter, nredo=nredo, seed=seed_from(generator), gpu=gpu, verbose=False
+    )
+    km.train(x, weights=w)
     return torch.from_numpy(km.centroids.copy()).to(emb.device)
 
 
@@ -73,13 +93,23 @@ def kmeans_select(
     generator: torch.Generator,
     backend: str = "sklearn",
     weights: torch.Tensor | None = None,
+    n_init: int = 10,
+    max_iter: int = 300,
+    niter: int = 300,
+    nredo: int = 10,
 ) -> torch.Tensor:
-    """`n` distinct pool positions: k-means with `n` clusters, nearest point per centroid."""
+    """`n` distinct pool positions: k-means with `n` clusters, nearest point per centroid.
+
+    `backend` sklearn (`n_init` runs of at most `max_iter` iterations) or faiss (`nredo`
+    runs of `niter` iterations); anything else is a ConfigError naming the choices.
+    """
+    if backend not in BACKENDS:
+        raise unknown_choice("k-means backend", backend, BACKENDS)
     n = min(n, len(emb))
     if n == len(emb):
         return torch.arange(n, device=emb.device)
     if backend == "faiss":
-        centroids = kmeans_faiss(emb, n, generator)
+        centroids = kmeans_faiss(emb, n, generator, niter, nredo, weights)
     else:
-        centroids = kmeans_sklearn(emb, n, generator, weights)
+        centroids = kmeans_sklearn(emb, n, generator, weights, max_iter, n_init)
     return nearest_to_centroids(emb, centroids)

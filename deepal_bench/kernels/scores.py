@@ -35,7 +35,9 @@ def var_ratio(mc_probs: torch.Tensor) -> torch.Tensor:
     """Freeman's variation ratio over MC-dropout predictions: 1 - (mode count / passes).
 
     Gal et al. 2017 eq. 2: the share of passes whose predicted label differs from the modal
-    label. Ties between modal labels do not matter (the mode count is the same).
+    label. Ties between modal labels do not matter (the mode count is the same). It takes
+    only passes + 1 distinct values. DeepAL+'s "VarRatio" is a different score, 1 - max p
+    of one eval-mode pass (= `least_confidence`; strategy var_ratio, variant one_pass).
     """
     passes, _, n_classes = mc_probs.shape
     votes = torch.nn.functional.one_hot(mc_probs.argmax(-1), n_classes).sum(0)

@@ -7,10 +7,10 @@ and ResNet18 (CIFAR stem) for other images.
 
 from collections.abc import Callable
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.errors import ConfigError
-from deepal_bench.models.base import ALModel
+from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.models.base import MC_SAMPLING, ALModel
 from deepal_bench.models.lenet import LeNet
 from deepal_bench.models.mlp import MLP
 from deepal_bench.models.resnet import ResNet18, ResNet50
@@ -21,16 +21,22 @@ MODELS: Registry[Callable[..., ALModel]] = Registry("model.name")
 
 
 @MODELS.register("lenet")
-def _lenet(input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.5) -> ALModel:
+def _lenet(
+    input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.5, pool: str = "max"
+) -> ALModel:
     _require_image(input_shape, "lenet")
-    return LeNet(input_shape[0], input_shape[1], num_classes, dropout)
+    return LeNet(input_shape[0], input_shape[1], num_classes, dropout, pool)
 
 
 @MODELS.register("mlp")
 def _mlp(
-    input_shape: tuple[int, ...], num_classes: int, hidden: int = 256, dropout: float = 0.5
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    hidden: int = 256,
+    dropout: float = 0.5,
+    layers: int = 2,
 ) -> ALModel:
-    return MLP(input_shape, num_classes, hidden, dropout)
+    return MLP(input_shape, num_classes, hidden, dropout, layers)
 
 
 @MODELS.register("resnet18")
@@ -76,12 +82,17 @@ def _vit_b_16(
 
 @MODELS.register("auto")
 def _auto(
-    input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.5, hidden: int = 256
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    dropout: float = 0.5,
+    hidden: int = 256,
+    layers: int = 2,
+    pool: str = "max",
 ) -> ALModel:
     if len(input_shape) != 3:
-        return MLP(input_shape, num_classes, hidden, dropout)
+        return MLP(input_shape, num_classes, hidden, dropout, layers)
     if input_shape[1] in (28, 32) and input_shape[0] in (1, 3):
-        return LeNet(input_shape[0], input_shape[1], num_classes, dropout)
+        return LeNet(input_shape[0], input_shape[1], num_classes, dropout, pool)
     return ResNet18(input_shape[0], num_classes, "cifar", dropout)
 
 
@@ -94,8 +105,19 @@ def _require_image(input_shape: tuple[int, ...], name: str) -> None:
 
 
 def build_model(cfg: DictConfig | dict, input_shape: tuple[int, ...], num_classes: int) -> ALModel:
-    """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`."""
-    return MODELS.build(cfg, tuple(input_shape), num_classes)
+    """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`.
+
+    `mc_sampling` (every model; default `dropout`) says how MC passes sample and is set on
+    the built model (`ALModel.mc_sampling`, see `models.base.MC_SAMPLING`).
+    """
+    options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    options = dict(options)
+    mc_sampling = options.pop("mc_sampling", "dropout")
+    if mc_sampling not in MC_SAMPLING:
+        raise unknown_choice("model.mc_sampling", mc_sampling, MC_SAMPLING)
+    model = MODELS.build(options, tuple(input_shape), num_classes)
+    model.mc_sampling = mc_sampling
+    return model
 
 
 __all__ = ["ALModel", "MODELS", "build_model"]

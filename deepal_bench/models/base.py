@@ -3,6 +3,20 @@
 import torch
 from torch import nn
 
+from deepal_bench.errors import ConfigError
+
+# How MC passes sample (`model.mc_sampling`): `dropout` = only dropout modules sample,
+# BatchNorm uses its running statistics; `train_mode` = the whole model in train mode for
+# every pass (DeepAL+'s predict_prob_dropout_split: BatchNorm uses batch statistics).
+MC_SAMPLING = ("dropout", "train_mode")
+
+
+def dropout_layer(p: float) -> nn.Module:
+    """`nn.Dropout(p)`, or `nn.Identity()` for p = 0 (then the model has no dropout)."""
+    if not 0.0 <= p < 1.0:
+        raise ConfigError(f"model.dropout must be in [0, 1), got {p}.")
+    return nn.Dropout(p) if p > 0 else nn.Identity()
+
 
 class ALModel(nn.Module):
     """A classifier split into a feature extractor (`embed`) and a linear head.
@@ -13,6 +27,7 @@ class ALModel(nn.Module):
     """
 
     head: nn.Linear
+    mc_sampling: str = "dropout"
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -54,6 +69,30 @@ class ALModel(nn.Module):
         """True when the model has a dropout module with p > 0 (needed for MC dropout)."""
         return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in self.modules())
 
+    def has_train_mode_batchnorm(self) -> bool:
+        """True when `train()` puts a BatchNorm module in training mode (a frozen backbone
+        that stays in eval mode does not count)."""
+        was_training = self.training
+        self.train()
+        found = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in self.modules()
+        )
+        self.train(was_training)
+        return found
+
+    def can_mc_sample(self) -> bool:
+        """True when MC passes under `mc_sampling` run another function than the eval-mode
+        forward: dropout with p > 0, or `train_mode` with BatchNorm (batch statistics).
+
+        Without dropout, train-mode passes over the same batches are equal: DeepAL+'s
+        ResNet18 "D" strategies differ between passes only through the training
+        augmentation of their query inputs (deepALplus data.py get_unlabeled_data uses
+        transform_train), none for MNIST, FashionMNIST, EMNIST and SVHN.
+        """
+        if self.has_dropout():
+            return True
+        return self.mc_sampling == "train_mode" and self.has_train_mode_batchnorm()
+
 
 class BackboneClassifier(ALModel):
     """A feature backbone (its own classifier removed), dropout, and a linear head.
@@ -65,7 +104,7 @@ class BackboneClassifier(ALModel):
     def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, dropout: float):
         super().__init__()
         self.backbone = backbone
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = dropout_layer(dropout)
         self.head = nn.Linear(feature_dim, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,13 @@
 """ResNet18 (He et al. 2016) with the CIFAR 3x3 stem (no max-pool) or the ImageNet 7x7 stem.
 
 DeepAL+ App. D.2: the 7x7 stem for MNIST/FashionMNIST/EMNIST/SVHN/Waterbird, the 3x3
-stem (pytorch-cifar) for CIFAR and Tiny ImageNet. Dropout before the head enables MC dropout.
+stem (pytorch-cifar) for CIFAR and Tiny ImageNet.
+
+Dropout: our default puts Dropout(0.3) before the head so that MC-dropout strategies sample
+with BatchNorm in eval mode. DeepAL+'s ResNet18 has no dropout (deepALplus nets.py:
+features -> flatten -> Linear) and its MC strategies run the whole net in train mode
+(`predict_prob_dropout_split`); reproduce it with `model.dropout=0` (no dropout layer) and
+`model.mc_sampling=train_mode`.
 """
 
 import torchvision

@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from deepal_bench.models.base import ALModel, BackboneClassifier
+from deepal_bench.models.base import ALModel, BackboneClassifier, dropout_layer
 from deepal_bench.models.weights import load_pretrained
 
 
@@ -47,7 +47,7 @@ class SmallViT(ALModel):
         )
         self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = dropout_layer(dropout)
         self.head = nn.Linear(dim, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

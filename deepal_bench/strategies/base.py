@@ -129,11 +129,13 @@ class Strategy:
 
     def check(self, model: ALModel, selection: Selection) -> None:
         """Fail at start-up when the model or selection cannot serve this strategy."""
-        if MC_DROPOUT in self.needs and not model.has_dropout():
+        if MC_DROPOUT in self.needs and not model.can_mc_sample():
             raise ConfigError(
                 f"strategy '{self.name}' needs MC dropout but model "
-                f"'{type(model).__name__}' has no dropout layer with p > 0; set model.dropout "
-                f"to a positive value."
+                f"'{type(model).__name__}' has no dropout layer with p > 0 and, with "
+                f"model.mc_sampling={model.mc_sampling}, no BatchNorm run in train mode, so "
+                f"every pass would equal the eval-mode prediction; set model.dropout to a "
+                f"positive value, or model.mc_sampling=train_mode on a model with BatchNorm."
             )
         if HEAD in self.needs and not isinstance(getattr(model, "head", None), torch.nn.Linear):
             raise ConfigError(

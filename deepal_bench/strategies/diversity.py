@@ -33,21 +33,43 @@ class KCenter(BatchStrategy):
         return kernels.kcenter_greedy(pool, labeled, n)
 
 
+def _at_least_one(**options: int) -> None:
+    for key, value in options.items():
+        if value < 1:
+            raise ConfigError(f"strategy.{key} must be a positive integer, got {value}.")
+
+
 @register("kmeans")
 class KMeans(BatchStrategy):
     """DeepAL+ "KMeans": scikit-learn k-means with `n` clusters on the unlabeled embeddings;
-    the pool point nearest each centroid is queried."""
+    the pool point nearest each centroid is queried. Best of `n_init` k-means++ runs of at
+    most `max_iter` iterations (DeepAL+'s scikit-learn 1.0.2 defaults: 10 and 300)."""
 
     needs = frozenset({EMBEDDINGS})
-    backend = "sklearn"
+
+    def __init__(self, n_init: int = 10, max_iter: int = 300) -> None:
+        _at_least_one(n_init=n_init, max_iter=max_iter)
+        self.n_init, self.max_iter = n_init, max_iter
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
-        return kernels.kmeans_select(ctx.embeddings(), n, ctx.generator, backend=self.backend)
+        return kernels.kmeans_select(
+            ctx.embeddings(), n, ctx.generator, n_init=self.n_init, max_iter=self.max_iter
+        )
 
 
 @register("kmeans_faiss")
-class KMeansFaiss(KMeans):
+class KMeansFaiss(BatchStrategy):
     """DeepAL+ "KMeans (GPU)": faiss k-means (GPU index when available), nearest pool point
-    per centroid (never the centroid id)."""
+    per centroid (never the centroid id). Best of `nredo` runs of `niter` iterations
+    (DeepAL+'s FaissKmeans: 10 and 300)."""
 
-    backend = "faiss"
+    needs = frozenset({EMBEDDINGS})
+
+    def __init__(self, niter: int = 300, nredo: int = 10) -> None:
+        _at_least_one(niter=niter, nredo=nredo)
+        self.niter, self.nredo = niter, nredo
+
+    def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
+        return kernels.kmeans_select(
+            ctx.embeddings(), n, ctx.generator, "faiss", niter=self.niter, nredo=self.nredo
+        )

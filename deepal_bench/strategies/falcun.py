@@ -1,12 +1,11 @@
 """FALCUN (FALCUN paper, §2) and the baselines it is compared with (§3-4): CDAL, CLUE and
 ALFA-Mix."""
 
-import math
-
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError
+from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.kernels.alfamix import ALPHA_MODES
 from deepal_bench.strategies.base import (
     EMBEDDINGS,
     HEAD,
@@ -16,6 +15,11 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
+
+
+def _positive_int(key: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"strategy.{key} must be a positive integer, got {value}.")
 
 
 @register("falcun")
@@ -65,28 +69,50 @@ class CDAL(BatchStrategy):
 @register("clue")
 class CLUE(BatchStrategy):
     """CLUE (Prabhu et al. 2021): k-means with n clusters on the embeddings, each point
-    weighted by its predictive entropy; the point nearest each centroid is queried."""
+    weighted by its predictive entropy; the point nearest each centroid is queried. Best of
+    `n_init` runs (the reference runs scikit-learn 0.22 `KMeans(n)`: 10 runs;
+    virajprabhu/CLUE sample.py, requirements.txt)."""
 
     needs = frozenset({PROBS, EMBEDDINGS})
 
+    def __init__(self, n_init: int = 10) -> None:
+        _positive_int("n_init", n_init)
+        self.n_init = n_init
+
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
         weights = kernels.entropy(ctx.probs()).clamp_min(1e-12)
-        return kernels.kmeans_select(ctx.embeddings(), n, ctx.generator, weights=weights)
+        return kernels.kmeans_select(
+            ctx.embeddings(), n, ctx.generator, weights=weights, n_init=self.n_init
+        )
 
 
 @register("alfamix")
 class AlfaMix(BatchStrategy):
-    """ALFA-Mix (Parvaneh et al. 2022): candidates whose prediction flips when mixed with a
-    labeled class anchor (closed-form alpha, cap `alpha_cap`); k-means with n clusters on the
-    L2-normalised candidate embeddings, nearest candidate per centroid; too few candidates
-    are topped up uniformly at random."""
+    """ALFA-Mix (Parvaneh et al. 2022), as the authors' code runs it
+    (AminParvaneh/alpha_mix_active_learning, query_strategies/alpha_mix_sampling.py).
+
+    Candidates are points whose prediction flips when mixed with a labeled class anchor
+    (`kernels.alfamix_candidates`): the bound eps grows in steps of `alpha_cap` until more
+    than n points flip. `alpha_mode: closed_form` (default; eq. 5, eps scaled by 1/sqrt(D),
+    alpha not clamped; the README's closed-form command uses step 0.2) or `random` (alpha
+    drawn from N(eps/2, (eps/2)^2) and clamped to [1e-8, eps], FALCUN's ALFA-Mix baseline
+    with step 0.03125). Then k-means with min(n, #candidates) clusters on the L2-normalised
+    candidate embeddings (best of `n_init` runs; the reference's scikit-learn 0.23 default
+    is 10), nearest candidate per centroid; only when fewer than n candidates exist is the
+    batch topped up uniformly at random from the other unlabeled points.
+    """
 
     needs = frozenset({PROBS, EMBEDDINGS, LABELED, HEAD})
 
-    def __init__(self, alpha_cap: float = 0.2) -> None:
-        if not (alpha_cap > 0 and math.isfinite(alpha_cap)):
-            raise ConfigError(f"strategy.alpha_cap must be a positive number, not {alpha_cap}.")
-        self.alpha_cap = alpha_cap
+    def __init__(
+        self, alpha_cap: float = 0.2, alpha_mode: str = "closed_form", n_init: int = 10
+    ) -> None:
+        if not 0 < alpha_cap <= 1:
+            raise ConfigError(f"strategy.alpha_cap must be in (0, 1], not {alpha_cap}.")
+        if alpha_mode not in ALPHA_MODES:
+            raise unknown_choice("strategy.alpha_mode", alpha_mode, ALPHA_MODES)
+        _positive_int("n_init", n_init)
+        self.alpha_cap, self.alpha_mode, self.n_init = alpha_cap, alpha_mode, n_init
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
         emb = ctx.embeddings()
@@ -98,12 +124,16 @@ class AlfaMix(BatchStrategy):
             ctx.labeled_labels(),
             weight,
             bias,
-            self.alpha_cap,
-        )
-        cand = torch.nonzero(flips.cpu()).flatten()
-        if len(cand) <= n:
-            rest = torch.nonzero(~flips.cpu()).flatten()
-            fill = rest[torch.randperm(len(rest), generator=ctx.generator)[: n - len(cand)]]
-            return torch.cat([cand, fill])
-        unit = torch.nn.functional.normalize(emb[cand.to(emb.device)].float(), dim=1)
-        return cand[kernels.kmeans_select(unit, n, ctx.generator).cpu()]
+            n,
+            alpha_cap=self.alpha_cap,
+            mode=self.alpha_mode,
+            generator=ctx.generator,
+        ).cpu()
+        cand = torch.nonzero(flips).flatten()
+        chosen = cand
+        if len(cand) > n:
+            unit = torch.nn.functional.normalize(emb[cand.to(emb.device)].float(), dim=1)
+            chosen = cand[kernels.kmeans_select(unit, n, ctx.generator, n_init=self.n_init).cpu()]
+        rest = torch.nonzero(~flips).flatten()
+        fill = rest[torch.randperm(len(rest), generator=ctx.generator)[: n - len(chosen)]]
+        return torch.cat([chosen, fill])

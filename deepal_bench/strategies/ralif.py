@@ -6,7 +6,7 @@ import torch
 
 from deepal_bench import kernels
 from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.kernels.influence import VARIANTS
+from deepal_bench.kernels.influence import TRUNCATED_REDUCE, VARIANTS
 from deepal_bench.models.base import ALModel
 from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import (
@@ -28,8 +28,11 @@ class RALIF(BatchStrategy):
 
     1. Score every unlabeled point by the expected pseudo-labeled loss on the unlabeled set
        after an influence step on the head (`kernels.ralif_scores`, eqs. 7-10), `variant`
-       single | expectation | truncated (tau = 4/K when null).
-    2. Keep the `candidate_fraction` (10%) with the smallest expected loss (Alg. 1 l. 9).
+       single | expectation | truncated (tau = 4/K when null). truncated-IL averages
+       p_k L_k over the kept classes (`truncated_reduce: mean`, the authors' code) or sums
+       them (`sum`, eq. 9 as printed); a point with no class above tau scores NaN.
+    2. Keep the `candidate_fraction` (10%) with the smallest expected loss (Alg. 1 l. 9);
+       NaN scores sort last.
     3. Down-select the batch in the encoder's feature space by k-means++ seeding (default)
        or mean shift (App. A.4).
     The unlabeled loss is averaged over `reference_size` seeded random unlabeled points
@@ -47,9 +50,12 @@ class RALIF(BatchStrategy):
         damping: float = 0.01,
         reference_size: int | None = 2000,
         max_hessian_dim: int = 20000,
+        truncated_reduce: str = "mean",
     ) -> None:
         if variant not in VARIANTS:
             raise unknown_choice("strategy.variant", variant, VARIANTS)
+        if truncated_reduce not in TRUNCATED_REDUCE:
+            raise unknown_choice("strategy.truncated_reduce", truncated_reduce, TRUNCATED_REDUCE)
         if diversity not in DIVERSITY:
             raise unknown_choice("strategy.diversity", diversity, DIVERSITY)
         if not 0.0 < candidate_fraction <= 1.0:
@@ -61,6 +67,7 @@ class RALIF(BatchStrategy):
         self.variant, self.tau, self.diversity = variant, tau, diversity
         self.candidate_fraction, self.damping = candidate_fraction, damping
         self.reference_size, self.max_hessian_dim = reference_size, max_hessian_dim
+        self.truncated_reduce = truncated_reduce
 
     def check(self, model: ALModel, selection: Selection) -> None:
         super().check(model, selection)
@@ -96,6 +103,7 @@ class RALIF(BatchStrategy):
             variant=self.variant,
             tau=self.tau,
             damping=self.damping,
+            truncated_reduce=self.truncated_reduce,
         )
         k = min(size, max(n, math.ceil(self.candidate_fraction * size)))
         pool = torch.sort(scores, stable=True).indices[:k]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 
 from deepal_bench import kernels
+from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.strategies.base import (
     EMBEDDINGS,
     HEAD,
@@ -18,6 +19,8 @@ from deepal_bench.strategies.base import (
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.validation import PositiveInt
+
+VAR_RATIO_VARIANTS = ("one_pass", "freeman")
 
 
 class ProbScore(ScoreStrategy):
@@ -67,8 +70,36 @@ class LeastConfidence(ProbScore):
 
 
 @register("var_ratio")
-class VarRatio(MCScore):
-    kernel = staticmethod(kernels.var_ratio)
+class VarRatio(ScoreStrategy):
+    """Variation ratio, `variant` one_pass | freeman.
+
+    `one_pass` (default) is DeepAL+'s VarRatio (survey §2.1.1; SineZHAN/deepALplus
+    query_strategies/var_ratio.py): 1 - max_c p_c from the single eval-mode pass, which
+    needs only probabilities and is differentiable (works with the DMLE estimator).
+    `freeman` is Freeman's ratio over `mc_passes` MC-dropout passes (Gal et al. 2017 eq. 2):
+    1 - mode count / passes, which takes only passes + 1 values (ties keep pool order).
+    """
+
+    needs = frozenset({PROBS})  # the default variant's; set per instance
+
+    def __init__(self, variant: str = "one_pass", mc_passes: int = 10) -> None:
+        if variant not in VAR_RATIO_VARIANTS:
+            raise unknown_choice("strategy.variant", variant, VAR_RATIO_VARIANTS)
+        if mc_passes < 1:
+            raise ConfigError(f"strategy.mc_passes must be >= 1, got {mc_passes}.")
+        self.variant, self.mc_passes = variant, mc_passes
+        self.needs = frozenset({PROBS} if variant == "one_pass" else {MC_DROPOUT})
+
+    def scores(self, ctx: QueryContext) -> torch.Tensor:
+        if self.variant == "one_pass":
+            return self.score_function(ctx.probs())
+        return self.score_function(ctx.mc_probs(self.mc_passes))
+
+    def score_function(self, probs: torch.Tensor) -> torch.Tensor:
+        """probs (N x C) for one_pass, MC probs (passes x N x C) for freeman."""
+        if self.variant == "one_pass":
+            return kernels.least_confidence(probs)
+        return kernels.var_ratio(probs)
 
 
 @register("bald")

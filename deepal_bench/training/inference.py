@@ -1,7 +1,8 @@
-"""Pool inference: one forward pass for probabilities and embeddings, and MC dropout.
+"""Pool inference: one forward pass for probabilities and embeddings, and MC sampling.
 
-Everything here runs under `torch.inference_mode()` in large batches with the model in
-eval mode, on the evaluation transform (the stored tensors), never training augmentation.
+Everything here runs under `torch.inference_mode()` in large batches on the evaluation
+transform (the stored tensors), never training augmentation: predictions in eval mode, MC
+passes in the sampling mode the model declares (`mc_dropout_mode`).
 """
 
 from collections.abc import Iterator
@@ -27,15 +28,35 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
 
 @contextmanager
 def mc_dropout_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode except for dropout modules, which sample; BatchNorm keeps running stats."""
+    """The sampling mode of MC passes, per `model.mc_sampling`.
+
+    `dropout` (default): eval mode except for dropout modules, which sample; BatchNorm uses
+    its running statistics. `train_mode` (DeepAL+'s `predict_prob_dropout_split`): the whole
+    model in train mode, so BatchNorm normalises with batch statistics; it stops tracking
+    running statistics meanwhile, so sampling never changes them (DeepAL+'s passes do
+    update them; its next round retrains from scratch).
+    """
     was_training = model.training
-    model.eval()
-    for module in model.modules():
-        if isinstance(module, nn.modules.dropout._DropoutNd):
-            module.train()
+    untracked = []
+    if getattr(model, "mc_sampling", "dropout") == "train_mode":
+        untracked = [
+            m
+            for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+        ]
+        for module in untracked:
+            module.track_running_stats = False
+        model.train()
+    else:
+        model.eval()
+        for module in model.modules():
+            if isinstance(module, nn.modules.dropout._DropoutNd):
+                module.train()
     try:
         yield
     finally:
+        for module in untracked:
+            module.track_running_stats = True
         model.train(was_training)
 
 
@@ -76,18 +97,33 @@ def predict(
 def mc_dropout_probs(
     model: ALModel, x: torch.Tensor, passes: int, seed: int, batch_size: int = 1024
 ) -> torch.Tensor:
-    """MC-dropout probabilities, passes x N x C (Gal et al. 2017).
+    """MC-dropout probabilities, passes x N x C (Gal et al. 2017), sampled per
+    `model.mc_sampling` (`mc_dropout_mode`).
 
-    Only dropout modules are switched to sampling mode; the dropout masks come from torch's
-    global RNG, forked and seeded with `seed` so the samples are reproducible. The model's
-    deterministic trunk (`ALModel.mc_trunk`) runs once per batch, the passes re-sample only
-    `mc_tail`.
+    The random masks come from torch's global RNG, forked and seeded with `seed` so the
+    samples are reproducible. `dropout`: the model's deterministic trunk (`ALModel.mc_trunk`)
+    runs once per batch, the passes re-sample only `mc_tail`. `train_mode`: as DeepAL+'s
+    `predict_prob_dropout_split` (deepALplus nets.py), every pass is a full forward over the
+    inputs in order, in batches of `batch_size` (BatchNorm's batch statistics depend on
+    them; DeepAL+ uses its test loader, 1000 images, 128 for PneumoniaMNIST, Waterbirds and
+    BreakHis: set trainer.eval_batch_size to match).
     """
-    if not isinstance(model, ALModel) or not model.has_dropout():
-        raise ValueError("MC dropout needs a model with dropout layers (p > 0)")
+    if not isinstance(model, ALModel) or not model.can_mc_sample():
+        raise ValueError(
+            "MC dropout needs a model with dropout layers (p > 0), or BatchNorm with "
+            "model.mc_sampling=train_mode"
+        )
     device = next(model.parameters()).device
     out = torch.empty(passes, len(x), model.head.out_features, device=device)
     with seeded_global_rng(seed, device), mc_dropout_mode(model):
+        if model.mc_sampling == "train_mode":
+            for p in range(passes):
+                start = 0
+                for xb in _batches(x, batch_size):
+                    logits = model(xb.to(device, non_blocking=True))
+                    out[p, start : start + len(xb)] = torch.softmax(logits.float(), dim=1)
+                    start += len(xb)
+            return out
         start = 0
         for xb in _batches(x, batch_size):
             h = model.mc_trunk(xb.to(device, non_blocking=True))
