@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.budget import Budget
 from deepal_bench.data.catalogue import check_dataset
-from deepal_bench.models import MODELS
+from deepal_bench.models import check_model
 from deepal_bench.selection import SELECTIONS
 from deepal_bench.strategies import STRATEGIES
 from deepal_bench.training.estimators import ESTIMATORS
@@ -57,8 +57,10 @@ def validate_config(cfg: DictConfig) -> RunSettings:
     settings = build_dataclass("", RunSettings, top_level(cfg))
     build_dataclass("budget", Budget, cfg.budget)
     build_dataclass("trainer", TrainerConfig, cfg.trainer)
-    for registry, group in ((STRATEGIES, "strategy"), (SELECTIONS, "selection"),
-                            (ESTIMATORS, "estimator"), (MODELS, "model")):  # fmt: skip
+    for registry, group in (
+        (STRATEGIES, "strategy"), (SELECTIONS, "selection"), (ESTIMATORS, "estimator"),
+    ):  # fmt: skip
         registry.check(cfg[group])
+    check_model(cfg.model)
     check_dataset(cfg.dataset)
     return settings

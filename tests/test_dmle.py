@@ -16,6 +16,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.scores import bald
 from deepal_bench.models.base import ALModel
 from deepal_bench.selection import SelectionRecord, Softmax, TopK
+from deepal_bench.strategies import build_strategy
 from deepal_bench.strategies.baseline import RandomSampling
 from deepal_bench.strategies.diversity import KCenter
 from deepal_bench.strategies.uncertainty import BALD, Entropy
@@ -248,3 +249,11 @@ def test_strategy_without_acquisition_is_rejected_at_start_up():
         DMLE().check(RandomSampling().differentiable_score(), TopK())
     DMLE().check(Entropy().differentiable_score(), Softmax())
     DMLE().check(KCenter().differentiable_score(), TopK())
+
+
+def test_dmle_refuses_a_score_without_gradient_at_start_up():
+    """DMLE + Freeman's variation ratio (argmax votes) would silently equal IMLE."""
+    freeman = build_strategy({"name": "var_ratio", "variant": "freeman"})
+    with pytest.raises(ConfigError, match="differentiable"):
+        DMLE().check(freeman.differentiable_score(), TopK())
+    DMLE().check(build_strategy({"name": "var_ratio"}).differentiable_score(), TopK())

@@ -10,8 +10,7 @@ import yaml
 from deepal_bench.data.pool import Pool
 from deepal_bench.seeding import generator
 from deepal_bench.selection import TopK
-from deepal_bench.strategies import STRATEGIES, QueryContext, build_strategy
-from deepal_bench.strategies import uncertainty
+from deepal_bench.strategies import STRATEGIES, QueryContext, build_strategy, uncertainty
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
 

@@ -83,7 +83,7 @@ def test_strategies_default_to_the_reference_settings(options, expected):
     ],
 )
 def test_non_positive_run_counts_are_config_errors(options):
-    with pytest.raises(ConfigError, match="positive"):
+    with pytest.raises(ConfigError, match=r"an integer >= 1"):
         build_strategy(options)
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 from strategy_fixtures import build, query_context, trained_setup
 
+from deepal_bench import kernels
 from deepal_bench.errors import ConfigError
 from deepal_bench.strategies import build_strategy
 from deepal_bench.strategies.base import MC_DROPOUT, PROBS
@@ -31,7 +32,7 @@ def test_default_var_ratio_is_one_minus_max_probability_of_one_pass():
 
 def test_one_pass_var_ratio_is_differentiable_for_dmle():
     logits = torch.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
-    score = build("var_ratio").score_function(torch.softmax(logits, 1)).sum()
+    score = build("var_ratio").differentiable_score().function(torch.softmax(logits, 1)).sum()
     score.backward()
     assert logits.grad.abs().sum() > 0
 
@@ -41,10 +42,11 @@ def test_freeman_variant_counts_mc_modes():
     assert strategy.needs == frozenset({MC_DROPOUT})
     # passes vote 0, 0, 1, 0 for the single point: mode count 3 of 4.
     mc = torch.tensor([[[0.9, 0.1]], [[0.6, 0.4]], [[0.2, 0.8]], [[0.7, 0.3]]])
-    assert strategy.score_function(mc).item() == pytest.approx(0.25)
+    assert kernels.var_ratio(mc).item() == pytest.approx(0.25)
+    assert strategy.differentiable_score() is None  # argmax votes: DMLE refuses it
     model, data, pool = trained_setup(strategy)
     ctx = query_context(model, data, pool)
-    assert torch.equal(strategy.scores(ctx), strategy.score_function(ctx.mc_probs(4)))
+    assert torch.equal(strategy.scores(ctx), kernels.var_ratio(ctx.mc_probs(4)))
 
 
 def test_unknown_var_ratio_variant_is_a_config_error():

@@ -18,10 +18,12 @@ z~ = alpha * z* + (1 - alpha) * z (eq. 3), per coordinate.
 """
 
 import math
+from typing import Literal, get_args
 
 import torch
 
-ALPHA_MODES = ("closed_form", "random")
+AlphaMode = Literal["closed_form", "random"]
+ALPHA_MODES = get_args(AlphaMode)
 
 
 def class_anchors(

@@ -11,12 +11,16 @@ a non-zero weight, batched over chunks of pairs (two matmuls per chunk; memory c
 and chunk x r x C, never N x N).
 """
 
+from typing import Literal, get_args
+
 import torch
 
 from deepal_bench.kernels.gradients import with_bias
 
-VARIANTS = ("single", "expectation", "truncated")
-TRUNCATED_REDUCE = ("mean", "sum")
+Variant = Literal["single", "expectation", "truncated"]
+TruncatedReduce = Literal["mean", "sum"]
+VARIANTS = get_args(Variant)
+TRUNCATED_REDUCE = get_args(TruncatedReduce)
 
 
 def head_hessian(probs: torch.Tensor, emb: torch.Tensor, damping: float) -> torch.Tensor:

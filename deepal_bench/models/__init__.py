@@ -9,13 +9,14 @@ from collections.abc import Callable
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.models.base import MC_SAMPLING, ALModel
+from deepal_bench.errors import ConfigError
+from deepal_bench.models.base import ALModel, McSampling
 from deepal_bench.models.lenet import LeNet
 from deepal_bench.models.mlp import MLP
 from deepal_bench.models.resnet import ResNet18, ResNet50
 from deepal_bench.models.vit import SmallViT, ViTB16
 from deepal_bench.registry import Registry
+from deepal_bench.validation import check_value
 
 MODELS: Registry[Callable[..., ALModel]] = Registry("model.name")
 
@@ -104,20 +105,30 @@ def _require_image(input_shape: tuple[int, ...], name: str) -> None:
         )
 
 
+def _options(cfg: DictConfig | dict) -> tuple[dict, str]:
+    """The factory's options and the checked `mc_sampling` (every model's own key)."""
+    options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    options = dict(options)
+    mc_sampling = options.pop("mc_sampling", "dropout")
+    check_value("model.mc_sampling", mc_sampling, McSampling)
+    return options, mc_sampling
+
+
+def check_model(cfg: DictConfig | dict) -> None:
+    """The `model` group's keys and value types (nothing is built)."""
+    MODELS.check(_options(cfg)[0])
+
+
 def build_model(cfg: DictConfig | dict, input_shape: tuple[int, ...], num_classes: int) -> ALModel:
     """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`.
 
     `mc_sampling` (every model; default `dropout`) says how MC passes sample and is set on
-    the built model (`ALModel.mc_sampling`, see `models.base.MC_SAMPLING`).
+    the built model (`ALModel.mc_sampling`, see `models.base.McSampling`).
     """
-    options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    options = dict(options)
-    mc_sampling = options.pop("mc_sampling", "dropout")
-    if mc_sampling not in MC_SAMPLING:
-        raise unknown_choice("model.mc_sampling", mc_sampling, MC_SAMPLING)
+    options, mc_sampling = _options(cfg)
     model = MODELS.build(options, tuple(input_shape), num_classes)
     model.mc_sampling = mc_sampling
     return model
 
 
-__all__ = ["ALModel", "MODELS", "build_model"]
+__all__ = ["ALModel", "MODELS", "build_model", "check_model"]

@@ -1,5 +1,7 @@
 """The model contract: `forward -> logits`, `embed -> penultimate features`, a linear head."""
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -8,7 +10,7 @@ from deepal_bench.errors import ConfigError
 # How MC passes sample (`model.mc_sampling`): `dropout` = only dropout modules sample,
 # BatchNorm uses its running statistics; `train_mode` = the whole model in train mode for
 # every pass (DeepAL+'s predict_prob_dropout_split: BatchNorm uses batch statistics).
-MC_SAMPLING = ("dropout", "train_mode")
+McSampling = Literal["dropout", "train_mode"]
 
 
 def dropout_layer(p: float) -> nn.Module:
@@ -27,7 +29,7 @@ class ALModel(nn.Module):
     """
 
     head: nn.Linear
-    mc_sampling: str = "dropout"
+    mc_sampling: McSampling = "dropout"
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

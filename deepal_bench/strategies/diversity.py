@@ -33,12 +33,6 @@ class KCenter(BatchStrategy):
         return kernels.kcenter_greedy(pool, labeled, n)
 
 
-def _at_least_one(**options: int) -> None:
-    for key, value in options.items():
-        if value < 1:
-            raise ConfigError(f"strategy.{key} must be a positive integer, got {value}.")
-
-
 @register("kmeans")
 class KMeans(BatchStrategy):
     """DeepAL+ "KMeans": scikit-learn k-means with `n` clusters on the unlabeled embeddings;
@@ -47,8 +41,7 @@ class KMeans(BatchStrategy):
 
     needs = frozenset({EMBEDDINGS})
 
-    def __init__(self, n_init: int = 10, max_iter: int = 300) -> None:
-        _at_least_one(n_init=n_init, max_iter=max_iter)
+    def __init__(self, n_init: PositiveInt = 10, max_iter: PositiveInt = 300) -> None:
         self.n_init, self.max_iter = n_init, max_iter
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
@@ -65,8 +58,7 @@ class KMeansFaiss(BatchStrategy):
 
     needs = frozenset({EMBEDDINGS})
 
-    def __init__(self, niter: int = 300, nredo: int = 10) -> None:
-        _at_least_one(niter=niter, nredo=nredo)
+    def __init__(self, niter: PositiveInt = 300, nredo: PositiveInt = 10) -> None:
         self.niter, self.nredo = niter, nredo
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:

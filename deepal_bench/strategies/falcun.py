@@ -1,11 +1,13 @@
 """FALCUN (FALCUN paper, §2) and the baselines it is compared with (§3-4): CDAL, CLUE and
 ALFA-Mix."""
 
+from typing import Annotated, Literal
+
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.kernels.alfamix import ALPHA_MODES
+from deepal_bench.errors import ConfigError
+from deepal_bench.kernels.alfamix import AlphaMode
 from deepal_bench.strategies.base import (
     EMBEDDINGS,
     HEAD,
@@ -15,11 +17,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-
-
-def _positive_int(key: str, value: int) -> None:
-    if value < 1:
-        raise ConfigError(f"strategy.{key} must be a positive integer, got {value}.")
+from deepal_bench.validation import NonNegativeFloat, PositiveInt, Range
 
 
 @register("falcun")
@@ -31,12 +29,11 @@ class Falcun(BatchStrategy):
     needs = frozenset({PROBS})
 
     def __init__(
-        self, gamma: float | str = 10.0, uncertainty: bool = True, diversity: bool = True
+        self,
+        gamma: NonNegativeFloat | Literal["det"] = 10.0,
+        uncertainty: bool = True,
+        diversity: bool = True,
     ) -> None:
-        if gamma != "det" and not (isinstance(gamma, int | float) and gamma >= 0):
-            raise ConfigError(
-                f"strategy.gamma must be a number >= 0 or 'det' (deterministic), not {gamma!r}."
-            )
         if not (uncertainty or diversity):
             raise ConfigError(
                 "strategy 'falcun' needs strategy.uncertainty or strategy.diversity (or both)."
@@ -75,8 +72,7 @@ class CLUE(BatchStrategy):
 
     needs = frozenset({PROBS, EMBEDDINGS})
 
-    def __init__(self, n_init: int = 10) -> None:
-        _positive_int("n_init", n_init)
+    def __init__(self, n_init: PositiveInt = 10) -> None:
         self.n_init = n_init
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
@@ -105,13 +101,11 @@ class AlfaMix(BatchStrategy):
     needs = frozenset({PROBS, EMBEDDINGS, LABELED, HEAD})
 
     def __init__(
-        self, alpha_cap: float = 0.2, alpha_mode: str = "closed_form", n_init: int = 10
+        self,
+        alpha_cap: Annotated[float, Range(gt=0, le=1)] = 0.2,
+        alpha_mode: AlphaMode = "closed_form",
+        n_init: PositiveInt = 10,
     ) -> None:
-        if not 0 < alpha_cap <= 1:
-            raise ConfigError(f"strategy.alpha_cap must be in (0, 1], not {alpha_cap}.")
-        if alpha_mode not in ALPHA_MODES:
-            raise unknown_choice("strategy.alpha_mode", alpha_mode, ALPHA_MODES)
-        _positive_int("n_init", n_init)
         self.alpha_cap, self.alpha_mode, self.n_init = alpha_cap, alpha_mode, n_init
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:

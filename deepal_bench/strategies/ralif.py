@@ -1,12 +1,13 @@
 """RALIF (RALIF paper, Alg. 1-2): influence-function candidate pool, then diversity."""
 
 import math
+from typing import Annotated, Literal
 
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.kernels.influence import TRUNCATED_REDUCE, VARIANTS
+from deepal_bench.errors import ConfigError
+from deepal_bench.kernels.influence import TruncatedReduce, Variant
 from deepal_bench.models.base import ALModel
 from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import (
@@ -18,8 +19,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-
-DIVERSITY = ("kmeanspp", "meanshift")
+from deepal_bench.validation import NonNegativeFloat, OpenFraction, PositiveInt, Range
 
 
 @register("ralif")
@@ -43,27 +43,15 @@ class RALIF(BatchStrategy):
 
     def __init__(
         self,
-        variant: str = "truncated",
-        tau: float | None = None,
-        candidate_fraction: float = 0.1,
-        diversity: str = "kmeanspp",
-        damping: float = 0.01,
-        reference_size: int | None = 2000,
-        max_hessian_dim: int = 20000,
-        truncated_reduce: str = "mean",
+        variant: Variant = "truncated",
+        tau: OpenFraction | None = None,
+        candidate_fraction: Annotated[float, Range(gt=0, le=1)] = 0.1,
+        diversity: Literal["kmeanspp", "meanshift"] = "kmeanspp",
+        damping: NonNegativeFloat = 0.01,
+        reference_size: PositiveInt | None = 2000,
+        max_hessian_dim: PositiveInt = 20000,
+        truncated_reduce: TruncatedReduce = "mean",
     ) -> None:
-        if variant not in VARIANTS:
-            raise unknown_choice("strategy.variant", variant, VARIANTS)
-        if truncated_reduce not in TRUNCATED_REDUCE:
-            raise unknown_choice("strategy.truncated_reduce", truncated_reduce, TRUNCATED_REDUCE)
-        if diversity not in DIVERSITY:
-            raise unknown_choice("strategy.diversity", diversity, DIVERSITY)
-        if not 0.0 < candidate_fraction <= 1.0:
-            raise ConfigError(
-                f"strategy.candidate_fraction must be in (0, 1], got {candidate_fraction}."
-            )
-        if damping < 0:
-            raise ConfigError(f"strategy.damping must be >= 0, got {damping}.")
         self.variant, self.tau, self.diversity = variant, tau, diversity
         self.candidate_fraction, self.damping = candidate_fraction, damping
         self.reference_size, self.max_hessian_dim = reference_size, max_hessian_dim

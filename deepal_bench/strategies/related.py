@@ -4,7 +4,6 @@ and BatchBALD."""
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError
 from deepal_bench.strategies.base import (
     EMBEDDINGS,
     MC_DROPOUT,
@@ -13,11 +12,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-
-
-def _positive(key: str, value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"strategy.{key} must be positive, got {value}.")
+from deepal_bench.validation import PositiveFloat, PositiveInt
 
 
 @register("dbal")
@@ -30,9 +25,7 @@ class DBAL(BatchStrategy):
 
     needs = frozenset({PROBS, EMBEDDINGS})
 
-    def __init__(self, rho: float = 10.0, n_init: int = 10) -> None:
-        _positive("rho", rho)
-        _positive("n_init", n_init)
+    def __init__(self, rho: PositiveFloat = 10.0, n_init: PositiveInt = 10) -> None:
         self.rho, self.n_init = rho, n_init
 
     def select(self, ctx: QueryContext, n: int) -> torch.Tensor:
@@ -57,8 +50,9 @@ class ClusterMargin(BatchStrategy):
 
     needs = frozenset({PROBS, EMBEDDINGS})
 
-    def __init__(self, candidates_factor: float = 10.0, n_clusters: int | None = None) -> None:
-        _positive("candidates_factor", candidates_factor)
+    def __init__(
+        self, candidates_factor: PositiveFloat = 10.0, n_clusters: PositiveInt | None = None
+    ) -> None:
         self.candidates_factor = candidates_factor
         self.n_clusters = n_clusters
 
@@ -76,9 +70,7 @@ class BatchBALD(BatchStrategy):
 
     needs = frozenset({MC_DROPOUT})
 
-    def __init__(self, mc_passes: int = 10, max_configs: int = 1000) -> None:
-        _positive("mc_passes", mc_passes)
-        _positive("max_configs", max_configs)
+    def __init__(self, mc_passes: PositiveInt = 10, max_configs: PositiveInt = 1000) -> None:
         self.mc_passes = mc_passes
         self.max_configs = max_configs
 

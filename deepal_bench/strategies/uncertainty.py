@@ -3,11 +3,11 @@ distribution, single pass or MC dropout (Gal et al. 2017, `mc_passes` forward pa
 the gradient-norm score of Wang et al. 2022."""
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.strategies.base import (
     EMBEDDINGS,
     HEAD,
@@ -19,8 +19,6 @@ from deepal_bench.strategies.base import (
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.validation import PositiveInt
-
-VAR_RATIO_VARIANTS = ("one_pass", "freeman")
 
 
 class ProbScore(ScoreStrategy):
@@ -82,24 +80,23 @@ class VarRatio(ScoreStrategy):
 
     needs = frozenset({PROBS})  # the default variant's; set per instance
 
-    def __init__(self, variant: str = "one_pass", mc_passes: int = 10) -> None:
-        if variant not in VAR_RATIO_VARIANTS:
-            raise unknown_choice("strategy.variant", variant, VAR_RATIO_VARIANTS)
-        if mc_passes < 1:
-            raise ConfigError(f"strategy.mc_passes must be >= 1, got {mc_passes}.")
+    def __init__(
+        self, variant: Literal["one_pass", "freeman"] = "one_pass", mc_passes: PositiveInt = 10
+    ) -> None:
         self.variant, self.mc_passes = variant, mc_passes
         self.needs = frozenset({PROBS} if variant == "one_pass" else {MC_DROPOUT})
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:
         if self.variant == "one_pass":
-            return self.score_function(ctx.probs())
-        return self.score_function(ctx.mc_probs(self.mc_passes))
+            return kernels.least_confidence(ctx.probs())
+        return kernels.var_ratio(ctx.mc_probs(self.mc_passes))
 
-    def score_function(self, probs: torch.Tensor) -> torch.Tensor:
-        """probs (N x C) for one_pass, MC probs (passes x N x C) for freeman."""
+    def differentiable_score(self) -> DifferentiableScore | None:
+        """one_pass: 1 - max p of the eval-mode softmax. Freeman's ratio counts argmax votes,
+        which have no gradient, so DMLE refuses it at start-up."""
         if self.variant == "one_pass":
-            return kernels.least_confidence(probs)
-        return kernels.var_ratio(probs)
+            return DifferentiableScore(self.name, ScoreInput.PROBS, kernels.least_confidence)
+        return None
 
 
 @register("bald")
