@@ -15,7 +15,8 @@ def _cfg(tmp_path, *overrides):
         return compose(
             "config",
             overrides=[
-                "experiment=dmle_table2_iris_k5",
+                "experiment=dmle/iris",
+                "budget=dmle_k5",
                 "budget.quota=10",
                 "trials=1",
                 "progress=false",

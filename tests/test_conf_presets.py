@@ -1,0 +1,393 @@
+"""Every paper preset under conf/experiment/ composes into valid jobs (no training).
+
+For each preset the sweep that `deepal-bench -m experiment=<preset>` runs is read from
+`hydra.sweeper.params` exactly as Hydra's basic sweeper reads it; every value of every swept
+key is composed at least once (with the first value of the other keys). Each composed job
+must name registered components whose options their factories accept, and its budget must
+fit the pool size the dataset catalogue documents (docs/datasets.md). Paper numbers that
+the presets fix are pinned against the papers' text.
+"""
+
+import inspect
+import itertools
+import math
+import subprocess
+import sys
+from functools import cache
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from deepal_bench.budget import Budget
+from deepal_bench.cli import CONF_DIR
+from deepal_bench.data.catalogue import COMMON_KEYS, DATASETS, PIPELINE_KEYS
+from deepal_bench.models import MODELS
+from deepal_bench.selection import build_selection
+from deepal_bench.strategies import build_strategy
+from deepal_bench.training.estimators import build_estimator
+from deepal_bench.training.trainer import TrainerConfig
+
+EXPERIMENTS = CONF_DIR / "experiment"
+PRESETS = sorted(
+    str(p.relative_to(EXPERIMENTS).with_suffix("")) for p in EXPERIMENTS.rglob("*.yaml")
+)
+PAPERS = ("deepal_plus", "ralif", "falcun", "dmle", "constrained")
+
+# Training-pool sizes as docs/datasets.md documents them (train split, before derived
+# transforms and the validation carve-out). iNaturalist 2018: 437,513 train2018 images.
+TRAIN_SIZES = {
+    "mnist": 60_000,
+    "fashionmnist": 60_000,
+    "svhn": 73_257,
+    "cifar10": 50_000,
+    "cifar100": 50_000,
+    "cifar10_imb": 27_500,
+    "tinyimagenet": 100_000,
+    "breakhis": 5_536,
+    "waterbirds": 4_795,
+    "inaturalist": 437_513,
+    ("emnist", "byclass"): 697_932,
+    ("emnist", "balanced"): 112_800,
+    ("emnist", "letters"): 124_800,
+    ("medmnist", "pneumoniamnist"): 5_232,
+    ("medmnist", "bloodmnist"): 11_959,
+    ("medmnist", "dermamnist"): 7_007,
+}
+WHOLE_TABLES = {"digits": 1_797, "iris": 150, "wine": 178, "breast_cancer": 569}
+OPENML_SIZES = {6: 16_000, 155: 829_201, 156: 800_000}
+
+# Sweep sizes (jobs) as docs/reproducing.md lists them.
+JOBS = {
+    "deepal_plus/mnist": 40,
+    "deepal_plus/waterbirds": 40,
+    "deepal_plus/ablation": 96,
+    "deepal_plus/table4": 80,
+    "deepal_plus/table5": 80,
+    "deepal_plus/table6": 60,
+    "deepal_plus/table7": 40,
+    "falcun/grayscale": 64,
+    "falcun/colour": 48,
+    "falcun/tabular": 24,
+    "falcun/redundancy": 24,
+    "falcun/dueling": 104,
+    "falcun/gamma": 24,
+    "falcun/gamma_uncertainty": 20,
+    "falcun/gamma_diversity": 20,
+    "dmle/table2": 144,
+    "dmle/table4": 144,
+    "dmle/table5": 144,
+    "ralif/table1": 3,
+    "ralif/table2": 24,
+    "ralif/table3": 5,
+    "ralif/table4": 2,
+    "ralif/cifar100": 5,
+    "ralif/cifar100_ralif": 1,
+    "constrained/table2": 54,
+    "constrained/ideal": 6,
+    "constrained/supervised": 2,
+}
+SETTING_JOBS = {"deepal_plus": 20, "falcun": 8, "dmle": 24, "ralif": 6, "constrained": 9}
+
+DEEPAL_PLUS_19 = {
+    "least_confidence", "least_confidence_dropout", "margin", "margin_dropout", "entropy",
+    "entropy_dropout", "bald", "mean_std", "var_ratio", "ceal", "kmeans", "kmeans_faiss",
+    "kcenter", "vaal", "badge", "adv_bim", "adv_deepfool", "lpl", "waal",
+}  # fmt: skip
+
+
+@cache
+def _compose(overrides: tuple[str, ...], hydra: bool = False) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+def sweep(preset: str) -> dict[str, list[str]]:
+    """The swept keys and their values, parsed as Hydra's basic sweeper parses them."""
+    params = _compose((f"experiment={preset}",), hydra=True).hydra.sweeper.params
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    return {
+        o.get_key_element(): (
+            list(o.sweep_string_iterator())
+            if o.is_sweep_override()
+            else [o.get_value_element_as_str()]
+        )
+        for o in parsed
+    }
+
+
+def jobs(preset: str) -> list[tuple[str, ...]]:
+    """Override lists covering every swept value at least once, strategies aside (a preset
+    that sweeps several strategies sets no strategy option, so each of them composes to its
+    own conf/strategy YAML: see the strategy test)."""
+    grid = sweep(preset)
+    first = {key: values[0] for key, values in grid.items()}
+    combos = {tuple(f"{k}={v}" for k, v in first.items())}
+    for key, values in grid.items():
+        for value in values[1:] if key != "strategy" else []:
+            combos.add(tuple(f"{k}={value if k == key else v}" for k, v in first.items()))
+    return [(f"experiment={preset}", *combo) for combo in sorted(combos)]
+
+
+def job_count(preset: str) -> int:
+    return math.prod(len(values) for values in sweep(preset).values())
+
+
+def pool_size(dataset: dict, validation: int) -> int:
+    """The documented training-pool size after subset and the validation carve-out."""
+    name = dataset["name"]
+    if name in WHOLE_TABLES or name == "openml":
+        total = WHOLE_TABLES.get(name) or OPENML_SIZES[dataset["data_id"]]
+        test = dataset["test_size"]
+        size = total - (test if test >= 1 else round(total * test))
+    else:
+        key = {"emnist": (name, dataset.get("split")), "medmnist": (name, dataset.get("flag"))}
+        size = TRAIN_SIZES[key.get(name, name)]
+    if dataset.get("subset") is not None:
+        size = min(size, dataset["subset"])
+    return size - validation
+
+
+def _model_options_accepted(model: dict) -> None:
+    options = {k: v for k, v in model.items() if k != "name"}
+    signature = inspect.signature(MODELS.get(model["name"]))
+    unknown = sorted(set(options) - set(signature.parameters))
+    assert not unknown, f"model {model['name']} does not take {unknown}"
+
+
+def _dataset_options_accepted(dataset: dict) -> None:
+    accepted = set(inspect.signature(DATASETS.get(dataset["name"])).parameters)
+    accepted |= set(COMMON_KEYS) | set(PIPELINE_KEYS) | {"name"}
+    unknown = sorted(set(dataset) - accepted)
+    assert not unknown, f"dataset {dataset['name']} does not take {unknown}"
+
+
+def check_job(cfg: DictConfig) -> None:
+    """A composed job names registered components with accepted options and a fitting budget."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    build_strategy(cfg.strategy)
+    build_selection(cfg.selection)
+    build_estimator(cfg.estimator)
+    TrainerConfig(**container["trainer"])
+    _model_options_accepted(container["model"])
+    _dataset_options_accepted(container["dataset"])
+    _budget_fits(container)
+
+
+def _budget_fits(container: dict) -> None:
+    budget = Budget(**container["budget"])
+    pool = pool_size(container["dataset"], budget.validation)
+    assert budget.initial + budget.quota <= pool, (
+        f"budget {budget} does not fit the {container['dataset']['name']} pool of {pool}"
+    )
+
+
+def test_every_paper_has_presets_and_no_flat_paper_preset_is_left():
+    assert {p.split("/")[0] for p in PRESETS if "/" in p} == set(PAPERS)
+    assert [p for p in PRESETS if "/" not in p] == ["quick"]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_job_of_the_preset_composes_into_registered_components(preset):
+    for overrides in jobs(preset):
+        check_job(_compose(overrides))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_swept_strategy_is_registered_and_takes_no_preset_option(preset):
+    values = sweep(preset)["strategy"]
+    if len(values) > 1:
+        first = _compose(jobs(preset)[0]).strategy
+        own = OmegaConf.load(CONF_DIR / "strategy" / f"{values[0]}.yaml")
+        assert first == own, "a preset sweeping several strategies must not set strategy options"
+    for value in values:
+        build_strategy(OmegaConf.load(CONF_DIR / "strategy" / f"{value}.yaml"))
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if "/" in p])
+def test_sweep_size_is_the_documented_one(preset):
+    paper = preset.split("/")[0]
+    assert job_count(preset) == JOBS.get(preset, SETTING_JOBS[paper])
+
+
+def test_job_count_is_the_product_of_the_swept_values():
+    grid = sweep("dmle/table2")
+    assert {k: len(v) for k, v in grid.items()} == {
+        "strategy": 1,
+        "budget": 3,
+        "estimator": 2,
+        "selection": 4,
+        "+experiment/dmle@_global_": 6,
+    }
+    assert len(jobs("dmle/table2")) == 1 + 2 + 1 + 3 + 5  # each value once, not the product
+    assert job_count("dmle/table2") == 3 * 2 * 4 * 6
+
+
+def test_pool_size_follows_the_catalogue():
+    assert pool_size({"name": "iris", "test_size": 30}, 10) == 110  # DMLE §5.1
+    assert pool_size({"name": "digits", "test_size": 0.3}, 300) == 958
+    assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 12_800
+    assert pool_size({"name": "mnist", "subset": 30_000}, 0) == 30_000
+    assert pool_size({"name": "medmnist", "flag": "dermamnist"}, 0) == 7_007
+
+
+def test_a_budget_larger_than_the_pool_is_caught():
+    container = OmegaConf.to_container(_compose(("experiment=dmle/iris", "budget.quota=110")))
+    with pytest.raises(AssertionError, match="does not fit the iris pool of 110"):
+        _budget_fits(container)
+    _budget_fits(OmegaConf.to_container(_compose(("experiment=dmle/iris", "budget.quota=109"))))
+
+
+def test_deepal_plus_sweeps_the_19_methods_and_random_on_resnet18_without_dropout():
+    for preset in PRESETS:
+        if not preset.startswith("deepal_plus/") or preset == "deepal_plus/ablation":
+            continue
+        assert set(sweep(preset)["strategy"]) == DEEPAL_PLUS_19 | {"random"}, preset
+        cfg = _compose((f"experiment={preset}",))
+        assert cfg.trials == 3
+        assert (cfg.model.name, cfg.model.dropout, cfg.model.mc_sampling) == (
+            "resnet18",
+            0.0,
+            "train_mode",
+        )
+
+
+@pytest.mark.parametrize(
+    ("preset", "stem", "optimizer", "lr", "epochs", "batch"),
+    [  # DeepAL+ App. D.2 / Table 3 (authors' code for batch sizes and the contradictions)
+        ("mnist", "imagenet", "adam", 1e-3, 20, 128),
+        ("fashionmnist", "imagenet", "adam", 1e-3, 20, 128),
+        ("emnist", "imagenet", "adam", 1e-3, 20, 128),
+        ("svhn", "imagenet", "adam", 1e-3, 20, 128),
+        ("cifar10", "cifar", "adam", 1e-3, 30, 128),
+        ("cifar10_imb", "cifar", "adam", 1e-3, 30, 128),
+        ("cifar100", "cifar", "adam", 1e-3, 40, 128),
+        ("tinyimagenet", "cifar", "adam", 1e-3, 40, 128),
+        ("pneumoniamnist", "cifar", "sgd", 1e-2, 10, 32),
+        ("breakhis", "cifar", "sgd", 1e-2, 10, 32),
+        ("waterbirds", "imagenet", "sgd", 5e-4, 30, 32),
+    ],
+)
+def test_deepal_plus_trainer_and_stem_per_dataset(preset, stem, optimizer, lr, epochs, batch):
+    cfg = _compose((f"experiment=deepal_plus/{preset}",))
+    t = cfg.trainer
+    assert cfg.model.stem == stem
+    assert (t.optimizer, t.lr, t.epochs, t.batch_size) == (optimizer, lr, epochs, batch)
+    assert (t.init, t.schedule, t.early_stop_train_acc) == ("fresh", "none", None)
+    expected_momentum = {"waterbirds": 0.9}.get(preset, 0.0 if optimizer == "sgd" else t.momentum)
+    assert t.momentum == expected_momentum
+    assert t.weight_decay == (1e-5 if preset == "waterbirds" else 0.0)
+
+
+def test_deepal_plus_pretraining_sweep_and_ablation_grid():
+    for preset in ("deepal_plus/mnist", "deepal_plus/waterbirds", "deepal_plus/table4"):
+        assert sweep(preset)["model.pretrained"] == ["False", "True"]
+    grid = sweep("deepal_plus/ablation")
+    assert grid["budget.batch"] == ["1000", "2000", "4000", "10000"]  # Fig. 6 columns
+    assert grid["trainer.epochs"] == ["5", "10", "15", "20", "25", "30"]  # Fig. 6 rows
+
+
+def test_constrained_trainer_is_plain_sgd_with_best_validation_weights():
+    t = _compose(("trainer=constrained",)).trainer
+    assert (t.optimizer, t.lr, t.weight_decay, t.momentum) == ("sgd", 1e-3, 1e-4, 0.0)
+    assert (t.epochs, t.batch_size, t.select, t.init) == (100, 64, "best_val", "fresh")
+
+
+def test_constrained_settings_sweep_noise_and_the_three_strategies():
+    cfg = _compose(("experiment=constrained/mnist_resnet18",))
+    assert (cfg.model.stem, cfg.model.dropout, cfg.trials) == ("imagenet", 0.5, 3)
+    budget = cfg.budget
+    assert (budget.initial, budget.batch, budget.quota, budget.validation) == (100, 10, 1000, 300)
+    grid = sweep("constrained/mnist_lenet")
+    assert grid["strategy"] == ["random", "entropy", "bald"]
+    noisy = [
+        _compose(("experiment=constrained/mnist_lenet", f"dataset.noise={v}")).dataset.noise
+        for v in grid["dataset.noise"]
+    ]
+    assert noisy[0] is None
+    assert (noisy[1].kind, noisy[1].fraction, noisy[1].std) == ("gaussian", 0.1, 1.0)
+    assert (noisy[2].kind, noisy[2].fraction, noisy[2].amount) == ("salt_pepper", 0.1, 0.1)
+    ideal = _compose(("experiment=constrained/ideal", *jobs("constrained/ideal")[0][1:])).budget
+    assert (ideal.initial, ideal.batch, ideal.quota, ideal.validation) == (1000, 1000, 10000, 5000)
+
+
+@pytest.mark.parametrize(
+    ("preset", "trainer", "epochs", "early_stop", "init", "lr"),
+    [  # FALCUN §4 per data type (+ authors' code for the tabular epochs)
+        ("mnist", "falcun_gray", 20, None, "fresh", 1e-3),
+        ("bloodmnist_resnet18", "falcun_colour", 100, 0.99, "warm", 1e-3),
+        ("svhn_lenet", "falcun_colour", 100, 0.99, "warm", 1e-3),
+        ("openml_156", "falcun_tabular", 200, 0.99, "fresh", 1e-4),
+    ],
+)
+def test_falcun_trainer_per_data_type(preset, trainer, epochs, early_stop, init, lr):
+    cfg = _compose((f"experiment=falcun/{preset}",), hydra=True)
+    t = cfg.trainer
+    assert cfg.hydra.runtime.choices.trainer == trainer
+    assert (t.epochs, t.early_stop_train_acc, t.init, t.lr, t.optimizer) == (
+        epochs,
+        early_stop,
+        init,
+        lr,
+        "adam",
+    )
+    assert (t.weight_decay, t.schedule, cfg.trials) == (0.0, "none", 5)
+
+
+def test_falcun_models_and_gamma_ablation():
+    mlp = _compose(("experiment=falcun/openml_6",)).model
+    assert (mlp.name, mlp.layers, mlp.hidden, mlp.dropout) == ("mlp", 1, 1024, 0.0)
+    resnet = _compose(("experiment=falcun/dermamnist_resnet18",)).model
+    assert (resnet.pretrained, resnet.stem) == (True, "imagenet")
+    assert sweep("falcun/gamma")["strategy.gamma"] == ["0", "1", "5", "10", "20", "det"]
+    only_u = _compose(("experiment=falcun/gamma_uncertainty",)).strategy
+    only_d = _compose(("experiment=falcun/gamma_diversity",)).strategy
+    assert (only_u.uncertainty, only_u.diversity) == (True, False)
+    assert (only_d.uncertainty, only_d.diversity) == (False, True)
+
+
+def test_dmle_presets_follow_the_authors_models_and_trainer():
+    mnist = _compose(("experiment=dmle/mnist",))
+    assert (mnist.model.pool, mnist.model.dropout, mnist.trials) == ("avg", 0.0, 8)
+    t = mnist.trainer
+    assert (t.optimizer, t.lr, t.epochs, t.batch_size, t.init) == ("adam", 1e-3, 10, 128, "warm")
+    iris = _compose(("experiment=dmle/iris",)).model
+    assert (iris.name, iris.layers, iris.hidden, iris.dropout) == ("mlp", 1, 64, 0.0)
+    bald = sweep("dmle/table4")
+    assert (bald["strategy"], bald["strategy.mc_passes"]) == (["bald"], ["100"])
+
+
+def test_ralif_schedules_per_model():
+    scratch = _compose(("experiment=ralif/cifar10_scratch",)).trainer
+    assert (scratch.lr, scratch.schedule, scratch.step_size, scratch.gamma) == (
+        0.1,
+        "step",
+        160,
+        0.1,
+    )
+    pretrained = _compose(("experiment=ralif/cifar10",))
+    t = pretrained.trainer
+    assert (t.lr, t.schedule, t.epochs, t.momentum, t.weight_decay) == (
+        0.01,
+        "cosine",
+        200,
+        0.9,
+        1e-4,
+    )
+    assert (pretrained.dataset.image_size, pretrained.model.pretrained) == (224, True)
+
+
+def test_bases_do_not_show_up_as_choices_in_help():
+    help_text = subprocess.run(
+        [sys.executable, "-m", "deepal_bench", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=CONF_DIR.parent,
+    ).stdout
+    groups = [line for line in help_text.splitlines() if line.startswith(("experiment", "trainer"))]
+    choices = list(
+        itertools.chain.from_iterable(line.split(":", 1)[1].split(",") for line in groups)
+    )
+    assert choices and not [c for c in choices if c.strip().startswith("_")]
