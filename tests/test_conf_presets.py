@@ -8,7 +8,6 @@ fit the pool size the dataset catalogue documents (docs/datasets.md). Paper numb
 the presets fix are pinned against the papers' text.
 """
 
-import inspect
 import itertools
 import math
 import subprocess
@@ -22,12 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.budget import Budget
 from deepal_bench.cli import CONF_DIR
-from deepal_bench.data.catalogue import COMMON_KEYS, DATASETS, PIPELINE_KEYS
-from deepal_bench.models import MODELS
-from deepal_bench.selection import build_selection
+from deepal_bench.settings import validate_config
 from deepal_bench.strategies import build_strategy
-from deepal_bench.training.estimators import build_estimator
-from deepal_bench.training.trainer import TrainerConfig
 
 EXPERIMENTS = CONF_DIR / "experiment"
 PRESETS = sorted(
@@ -149,30 +144,12 @@ def pool_size(dataset: dict, validation: int) -> int:
     return size - validation
 
 
-def _model_options_accepted(model: dict) -> None:
-    options = {k: v for k, v in model.items() if k != "name"}
-    signature = inspect.signature(MODELS.get(model["name"]))
-    unknown = sorted(set(options) - set(signature.parameters))
-    assert not unknown, f"model {model['name']} does not take {unknown}"
-
-
-def _dataset_options_accepted(dataset: dict) -> None:
-    accepted = set(inspect.signature(DATASETS.get(dataset["name"])).parameters)
-    accepted |= set(COMMON_KEYS) | set(PIPELINE_KEYS) | {"name"}
-    unknown = sorted(set(dataset) - accepted)
-    assert not unknown, f"dataset {dataset['name']} does not take {unknown}"
-
-
 def check_job(cfg: DictConfig) -> None:
-    """A composed job names registered components with accepted options and a fitting budget."""
-    container = OmegaConf.to_container(cfg, resolve=True)
+    """A composed job passes the run's own schema check (registered components, every key
+    with its type and range) and its budget fits the documented pool."""
+    validate_config(cfg)
     build_strategy(cfg.strategy)
-    build_selection(cfg.selection)
-    build_estimator(cfg.estimator)
-    TrainerConfig(**container["trainer"])
-    _model_options_accepted(container["model"])
-    _dataset_options_accepted(container["dataset"])
-    _budget_fits(container)
+    _budget_fits(OmegaConf.to_container(cfg, resolve=True))
 
 
 def _budget_fits(container: dict) -> None:

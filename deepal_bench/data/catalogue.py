@@ -111,13 +111,21 @@ IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 def check_dataset(cfg: DictConfig | dict) -> None:
     """The `dataset` group's keys exist for its loader and have the right types and ranges
     (nothing is loaded)."""
+    name, options, steps = _split_options(cfg)
+    Pipeline(**steps, **{k: options[k] for k in COMMON_KEYS if k in options})
+    _check_loader_options(name, options)
+
+
+def _split_options(cfg: DictConfig | dict) -> tuple[str, dict, dict]:
+    """(name, loader options, pipeline steps); `image_size` goes to a loader that takes it."""
     options = (
         OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     )
     name = options.pop("name")
-    Pipeline(**{k: options.pop(k) for k in list(options) if k in {f.name for f in fields(Pipeline)}
-                and (k not in _loader_params(name) or k in COMMON_KEYS)})  # fmt: skip
-    _check_loader_options(name, options)
+    steps = {k: options.pop(k) for k in PIPELINE_KEYS if k in options}
+    if steps.get("image_size") is not None and "image_size" in _loader_params(name):
+        options["image_size"] = steps.pop("image_size")
+    return name, options, steps
 
 
 def _loader_params(name: str) -> set[str]:
@@ -148,15 +156,8 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
     The validation points are a stratified sample (seeded by `split_seed`) removed from
     the training pool; a loader's own validation set takes precedence.
     """
-    options = (
-        OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    )
-    name = options.pop("name")
-    steps = {k: options.pop(k) for k in PIPELINE_KEYS if k in options}
+    name, options, steps = _split_options(cfg)
     seed = int(options.get("split_seed", 0) or 0)
-    loader_params = inspect.signature(DATASETS.get(name)).parameters
-    if steps.get("image_size") is not None and "image_size" in loader_params:
-        options["image_size"] = steps.pop("image_size")
     data = _call_loader(name, options)
     data.meta.setdefault("train_origin", torch.arange(len(data.y_train)))
     raw = data.meta.pop("raw", False)

@@ -19,7 +19,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-from deepal_bench.validation import NonNegativeFloat, OpenFraction, PositiveInt, Range
+from deepal_bench.validation import NonNegativeFloat, PositiveInt, Range
 
 
 @register("ralif")
@@ -44,7 +44,7 @@ class RALIF(BatchStrategy):
     def __init__(
         self,
         variant: Variant = "truncated",
-        tau: OpenFraction | None = None,
+        tau: Annotated[float, Range(ge=0, lt=1)] | None = None,
         candidate_fraction: Annotated[float, Range(gt=0, le=1)] = 0.1,
         diversity: Literal["kmeanspp", "meanshift"] = "kmeanspp",
         damping: NonNegativeFloat = 0.01,
