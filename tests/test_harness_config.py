@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from conftest import compose_config
 from omegaconf import OmegaConf
+from support import compose_config
 
 from deepal_bench.budget import Budget
 from deepal_bench.cli import CONF_DIR

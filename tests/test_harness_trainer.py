@@ -74,3 +74,19 @@ def test_same_generator_same_weights_and_sgd_cosine_runs():
     assert torch.equal(w[0], w[1])
     loss = F.cross_entropy(model(context.data.x_train[:60]), context.data.y_train[:60])
     assert loss.item() < 1.1  # below chance-level log(3) after three SGD epochs
+
+
+def test_divergence_stops_the_run_before_the_round_is_recorded(tiny_cfg):
+    """Issue 11, finding 7: trainer.lr=1e6 gave chance accuracy, exit 0, a normal record."""
+    from pathlib import Path
+
+    import pytest
+
+    from deepal_bench import loop
+    from deepal_bench.errors import ConfigError
+    from deepal_bench.results import schema
+
+    cfg = tiny_cfg("dataset=digits", "trainer.lr=1e6", "trainer.epochs=50", name="diverged")
+    with pytest.raises(ConfigError, match=r"diverged in trial 0, round 0: .*lower trainer.lr"):
+        loop.run(cfg, cfg.output_dir)
+    assert not (Path(cfg.output_dir) / schema.ROUNDS_FILE).exists()

@@ -5,74 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
+from support import ENTROPY, RANDOM, config, write_run
 
-from deepal_bench.metrics import aubc
 from deepal_bench.report.cli import main
 from deepal_bench.results import schema
 from deepal_bench.results.collect import collect, group_cells, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels
-
-RANDOM = [[0.5, 0.6, 0.7], [0.5, 0.62, 0.72], [0.5, 0.58, 0.68]]
-ENTROPY = [[0.5, 0.7, 0.8], [0.5, 0.72, 0.82], [0.5, 0.69, 0.79]]
-
-
-def config(strategy: str, seed: int = 0, trials: int = 3, **changes) -> dict:
-    cfg = {
-        "dataset": {"name": "digits", "test_size": 0.3},
-        "model": {"name": "lenet"},
-        "strategy": {"name": strategy},
-        "estimator": {"name": "imle"},
-        "selection": {"name": "topk"},
-        "budget": {"initial": 10, "batch": 10, "quota": 20, "initial_mode": "random"},
-        "trainer": {"epochs": 20, "lr": 0.001},
-        "trials": trials,
-        "seed": seed,
-        "device": "auto",
-        "threads": 2,
-        "progress": False,
-        "results_root": "results/runs",
-        "output_dir": "somewhere",
-    }
-    for key, value in changes.items():
-        section, name = key.split("__")
-        cfg[section][name] = value
-    return cfg
-
-
-def write_run(
-    path: Path,
-    cfg: dict,
-    curves: list[list[float]],
-    query_seconds: float = 0.0,
-    done: bool = True,
-) -> Path:
-    """A run directory as the loop writes it: config.yaml, rounds/queries/summary.csv, DONE."""
-    path.mkdir(parents=True)
-    (path / schema.CONFIG_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(cfg)))
-    b = cfg["budget"]
-    rounds, queries, summary = [], [], []
-    for trial, curve in enumerate(curves):
-        n_labeled = [b["initial"] + min(b["quota"], r * b["batch"]) for r in range(len(curve))]
-        for rnd, (n, acc) in enumerate(zip(n_labeled, curve, strict=True)):
-            q = query_seconds if rnd else 0.0
-            rounds.append([trial, cfg["seed"] + trial, rnd, n, acc, 1.0, q, 0.1])
-            previous = n_labeled[rnd - 1] if rnd else 0
-            queries += [[trial, rnd, i] for i in range(previous, n)]
-        total = len(curve) * 1.1 + query_seconds * (len(curve) - 1)
-        summary.append([trial, aubc(n_labeled, curve), curve[-1], total])
-    pd.DataFrame(rounds, columns=schema.ROUNDS_COLUMNS).to_csv(
-        path / schema.ROUNDS_FILE, index=False
-    )
-    pd.DataFrame(queries, columns=schema.QUERIES_COLUMNS).to_csv(
-        path / schema.QUERIES_FILE, index=False
-    )
-    pd.DataFrame(summary, columns=schema.SUMMARY_COLUMNS).to_csv(
-        path / schema.SUMMARY_FILE, index=False
-    )
-    if done:
-        (path / schema.DONE_FILE).write_text(f"{len(curves)} trials complete\n")
-    return path
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report import ENTROPY, RANDOM, config, write_run
+from support import ENTROPY, RANDOM, config, write_run
 
 from deepal_bench.report.layouts import deepal_plus_table1, deepal_plus_table9, ralif_table2
 

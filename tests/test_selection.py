@@ -134,3 +134,15 @@ def test_suffix_log_normalisers_by_hand():
     out = torch.exp(suffix_log_normalisers(w, keys))
     # key >= -1: all (15); key >= 2 (ties share): 2+3+5 = 10; inf: 3; key >= 1: 2+3+4+5 = 14
     assert torch.allclose(out, torch.tensor([15.0, 10.0, 3.0, 14.0, 10.0], dtype=torch.float64))
+
+
+def test_topk_breaks_ties_by_a_seeded_permutation_not_by_position():
+    """Issue 11, finding 7: all-equal scores (entropy 0 everywhere) gave positions 0..n-1."""
+    scores = torch.zeros(50)
+    picks = [TopK().select(scores, 5, torch.Generator().manual_seed(s)).positions for s in (1, 2)]
+    assert picks[0].tolist() != list(range(5)) and picks[0].tolist() != picks[1].tolist()
+    again = TopK().select(scores, 5, torch.Generator().manual_seed(1)).positions
+    assert torch.equal(again, picks[0])
+    distinct = torch.tensor([0.1, 0.9, 0.5, 0.9, 0.2])
+    chosen = TopK().select(distinct, 3, torch.Generator().manual_seed(0)).positions.tolist()
+    assert sorted(chosen[:2]) == [1, 3] and chosen[2] == 2

@@ -7,28 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from support import assert_same_records
 
 from deepal_bench import loop
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
 from deepal_bench.store import RunStore
-
-TIMES = ["train_seconds", "query_seconds", "eval_seconds", "total_seconds"]
-
-
-def records(path: Path) -> dict[str, pd.DataFrame]:
-    """The three CSVs without their timing columns."""
-    out = {}
-    for name in (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE):
-        frame = pd.read_csv(path / name)
-        out[name] = frame.drop(columns=[c for c in TIMES if c in frame])
-    return out
-
-
-def assert_same_records(a: Path, b: Path) -> None:
-    ra, rb = records(a), records(b)
-    for name in ra:
-        pd.testing.assert_frame_equal(ra[name], rb[name])
 
 
 @pytest.fixture

@@ -1,0 +1,109 @@
+"""Helpers shared by the tests: run directories written in the exact record format."""
+
+from pathlib import Path
+
+import pandas as pd
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from deepal_bench.config import CONF_DIR
+from deepal_bench.metrics import aubc
+from deepal_bench.results import schema
+
+TIMES = ["train_seconds", "query_seconds", "eval_seconds", "total_seconds"]
+TINY = [
+    "dataset=wine",
+    "trials=1",
+    "budget.initial=10",
+    "budget.batch=10",
+    "budget.quota=20",
+    "trainer.epochs=2",
+    "progress=false",
+]
+
+
+def compose_config(overrides: list[str] = (), output_dir: Path | None = None) -> DictConfig:
+    """The composed job config for `overrides` (no Hydra runtime), output_dir filled in."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.output_dir = str(output_dir) if output_dir is not None else None
+    return cfg
+
+
+def records(path: Path) -> dict[str, pd.DataFrame]:
+    """The three CSVs of a run without their timing columns."""
+    out = {}
+    for name in (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE):
+        frame = pd.read_csv(path / name)
+        out[name] = frame.drop(columns=[c for c in TIMES if c in frame])
+    return out
+
+
+def assert_same_records(a: Path, b: Path) -> None:
+    """Two runs wrote the same records, timing columns aside."""
+    ra, rb = records(a), records(b)
+    for name in ra:
+        pd.testing.assert_frame_equal(ra[name], rb[name])
+
+
+RANDOM = [[0.5, 0.6, 0.7], [0.5, 0.62, 0.72], [0.5, 0.58, 0.68]]
+ENTROPY = [[0.5, 0.7, 0.8], [0.5, 0.72, 0.82], [0.5, 0.69, 0.79]]
+
+
+def config(strategy: str, seed: int = 0, trials: int = 3, **changes) -> dict:
+    cfg = {
+        "dataset": {"name": "digits", "test_size": 0.3},
+        "model": {"name": "lenet"},
+        "strategy": {"name": strategy},
+        "estimator": {"name": "imle"},
+        "selection": {"name": "topk"},
+        "budget": {"initial": 10, "batch": 10, "quota": 20, "initial_mode": "random"},
+        "trainer": {"epochs": 20, "lr": 0.001},
+        "trials": trials,
+        "seed": seed,
+        "device": "auto",
+        "threads": 2,
+        "progress": False,
+        "results_root": "results/runs",
+        "output_dir": "somewhere",
+    }
+    for key, value in changes.items():
+        section, name = key.split("__")
+        cfg[section][name] = value
+    return cfg
+
+
+def write_run(
+    path: Path,
+    cfg: dict,
+    curves: list[list[float]],
+    query_seconds: float = 0.0,
+    done: bool = True,
+) -> Path:
+    """A run directory as the loop writes it: config.yaml, rounds/queries/summary.csv, DONE."""
+    path.mkdir(parents=True)
+    (path / schema.CONFIG_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(cfg)))
+    b = cfg["budget"]
+    rounds, queries, summary = [], [], []
+    for trial, curve in enumerate(curves):
+        n_labeled = [b["initial"] + min(b["quota"], r * b["batch"]) for r in range(len(curve))]
+        for rnd, (n, acc) in enumerate(zip(n_labeled, curve, strict=True)):
+            q = query_seconds if rnd else 0.0
+            rounds.append([trial, cfg["seed"] + trial, rnd, n, acc, 1.0, q, 0.1])
+            previous = n_labeled[rnd - 1] if rnd else 0
+            queries += [[trial, rnd, i] for i in range(previous, n)]
+        total = len(curve) * 1.1 + query_seconds * (len(curve) - 1)
+        summary.append([trial, aubc(n_labeled, curve), curve[-1], total])
+    pd.DataFrame(rounds, columns=schema.ROUNDS_COLUMNS).to_csv(
+        path / schema.ROUNDS_FILE, index=False
+    )
+    pd.DataFrame(queries, columns=schema.QUERIES_COLUMNS).to_csv(
+        path / schema.QUERIES_FILE, index=False
+    )
+    pd.DataFrame(summary, columns=schema.SUMMARY_COLUMNS).to_csv(
+        path / schema.SUMMARY_FILE, index=False
+    )
+    if done:
+        (path / schema.DONE_FILE).write_text(f"{len(curves)} trials complete\n")
+    return path

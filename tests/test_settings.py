@@ -1,0 +1,109 @@
+"""Typed configuration: bad input is one paragraph naming key, value and what is allowed,
+exit status 2, no traceback, no record written (issue 11, finding 8)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deepal_bench import cli
+from deepal_bench.results import schema
+
+RECORDS = (schema.CONFIG_FILE, schema.ROUNDS_FILE, schema.STATE_FILE, schema.DONE_FILE)
+TINY = ["dataset=wine", "trials=1", "trainer.epochs=1", "progress=false"]
+
+
+def run_cli(capsys, tmp_path: Path, *overrides: str) -> tuple[int, str]:
+    """`deepal-bench` in this process; (exit status, stderr)."""
+    argv = ["deepal-bench", *TINY, f"results_root={tmp_path}", *overrides]
+    old = sys.argv
+    sys.argv = argv
+    try:
+        cli.main()
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    finally:
+        sys.argv = old
+    return status, capsys.readouterr().err
+
+
+def records_written(root: Path) -> list[Path]:
+    """Record files under `root` (Hydra's own `.hydra/` copy of the job config aside)."""
+    return [p for p in root.rglob("*") if p.name in RECORDS and ".hydra" not in p.parts]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["trials=0"], "trials=0"),
+        (["trials=-1"], "trials=-1"),
+        (["trials=1.5"], "trials=1.5"),
+        (["deterministic=maybe"], "deterministic='maybe'"),
+        (["strategy=bald", "strategy.mc_passes=0"], "strategy.mc_passes=0"),
+        (["budget.quota=abc"], "budget.quota='abc'"),
+        (["budget.quota=1.5"], "budget.quota=1.5"),
+        (["seed=abc"], "seed='abc'"),
+        (["threads=-3"], "threads=-3"),
+        (["threads=abc"], "threads='abc'"),
+        (["strategy=bald", "strategy.mc_passes=abc"], "strategy.mc_passes='abc'"),
+        (["strategy=bald", "strategy.mc_passes=-2"], "strategy.mc_passes=-2"),
+        (["selection=softmax", "selection.beta=abc"], "selection.beta='abc'"),
+        (["trainer.lr=-1"], "trainer.lr=-1"),
+        (["trainer.batch_size=abc"], "trainer.batch_size='abc'"),
+        (["strategy=kcenter", "strategy.pca_dim=abc"], "strategy.pca_dim='abc'"),
+        (["trainer.early_stop_train_acc=abc"], "trainer.early_stop_train_acc='abc'"),
+        (["dataset.test_size=2.0"], "dataset.test_size=2.0"),
+    ],
+)
+def test_each_bad_value_of_the_issue_is_refused_before_anything_is_written(
+    capsys, tmp_path, overrides, key
+):
+    status, err = run_cli(capsys, tmp_path, *overrides)
+    assert status == 2
+    assert "Traceback" not in err and f"Invalid {key}: it must be" in err
+    assert err.count("\n") == 1  # one paragraph
+    assert records_written(tmp_path) == []
+
+
+# Keys with their types; hypothesis draws values of the wrong type or out of range.
+TYPED_KEYS = {
+    "trials": "positive_int",
+    "seed": "int",
+    "threads": "positive_int_or_null",
+    "lock_timeout": "positive_number",
+    "budget.initial": "positive_int",
+    "budget.batch": "positive_int",
+    "budget.quota": "non_negative_int",
+    "trainer.lr": "positive_number",
+    "trainer.epochs": "positive_int",
+    "trainer.batch_size": "positive_int",
+    "trainer.momentum": "unit_interval",
+    "deterministic": "bool",
+    "progress": "bool",
+}
+BAD = {
+    "positive_int": st.one_of(st.integers(max_value=0), st.text(alphabet="abcxyz", min_size=1),
+                              st.floats(0.1, 9.9).filter(lambda v: not v.is_integer())),
+    "positive_int_or_null": st.one_of(st.integers(max_value=0), st.sampled_from(["abc", "1.5"])),
+    "non_negative_int": st.one_of(st.integers(max_value=-1), st.sampled_from(["abc", "2.5"])),
+    "int": st.one_of(st.text(alphabet="abcxyz", min_size=1), st.sampled_from(["1.5", "true"])),
+    "positive_number": st.one_of(st.integers(max_value=0), st.sampled_from(["abc", "-0.5"])),
+    "unit_interval": st.one_of(st.floats(1.0, 100.0), st.floats(-100.0, -0.01)),
+    "bool": st.sampled_from(["maybe", "1", "0", "yess", "abc"]),
+}  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_generated_bad_overrides_exit_2_without_traceback_or_records(capsys, tmp_path, data):
+    key = data.draw(st.sampled_from(sorted(TYPED_KEYS)))
+    value = data.draw(BAD[TYPED_KEYS[key]])
+    status, err = run_cli(capsys, tmp_path, f"{key}={value}")
+    assert status == 2, err
+    assert "Traceback" not in err and key in err
+    assert records_written(tmp_path) == []
