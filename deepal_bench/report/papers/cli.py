@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--alpha",
         type=float,
         default=0.05,
-        help="falcun: dueling-matrix test level; ralif: significance level",
+        help="falcun: dueling-matrix test level; ralif, dmle: significance level",
     )
     parser.add_argument(
         "--reference",

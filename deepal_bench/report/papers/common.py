@@ -20,7 +20,6 @@ import pandas as pd
 from deepal_bench.config import differing_keys
 from deepal_bench.report import tables
 from deepal_bench.report.build import Records
-from deepal_bench.report.formats import pm
 from deepal_bench.report.paper import PAPER_DIR, dataset_label, flat_config, model_label
 from deepal_bench.results.collect import POOLING_IGNORED_KEYS, Cell, trial_table
 
@@ -174,15 +173,6 @@ class Context:
             self.full_cells[["setting", "strategy", "config"]], on=["setting", "strategy"]
         )
 
-    def rounds_with(self, *columns: str) -> pd.DataFrame:
-        """Round records joined with the given cell columns."""
-        rounds = self.records.rounds
-        if rounds.empty:
-            raise Missing("no complete run")
-        return rounds.merge(
-            self.cells[["setting", "strategy", *columns]], on=["setting", "strategy"]
-        )
-
 
 def ordered(names, order: list[str]) -> list[str]:
     """`names` in the paper's `order` (by base name), the others after them, sorted."""
@@ -215,18 +205,3 @@ def long_rows(
     for key, value in columns.items():
         out[key] = value
     return out[LONG_COLUMNS]
-
-
-def pm_column(frame: pd.DataFrame, stem: str, digits: int = 4, scale: float = 1.0) -> list[str]:
-    """`mean ± std` cells of `<stem>_mean` / `<stem>_std`."""
-    return [
-        pm(m * scale, s * scale, digits)
-        for m, s in zip(frame[f"{stem}_mean"], frame[f"{stem}_std"], strict=True)
-    ]
-
-
-def per_trial_at(rounds: pd.DataFrame, n_labeled: int, column: str = "accuracy") -> pd.DataFrame:
-    """Per (setting, strategy, seed): `column` in the round where exactly `n_labeled`
-    points are labeled (trials that never hit it are left out)."""
-    hit = rounds[rounds["n_labeled"] == n_labeled]
-    return hit.groupby(["setting", "strategy", "seed"], as_index=False)[column].mean()

@@ -183,48 +183,59 @@ def _full_f_acc(ctx: Context, frame: pd.DataFrame) -> dict[str, tuple[float, flo
     return out
 
 
+def _blank(column: str, with_time: bool) -> dict[str, str]:
+    cells = {f"{column} AUBC": "—", f"{column} F-acc": "—"}
+    return cells | ({f"{column} Time": "—"} if with_time else {})
+
+
+def _full_row(full: dict, columns: list[str], with_time: bool) -> tuple[dict, dict]:
+    """The Full row: F-acc of the runs without acquisition, blank AUBC and Time."""
+    data, display = {"strategy": "full", "paper": "Full"}, {"strategy": "full", "paper": "Full"}
+    for column in columns:
+        mean, std, _ = full.get(column, (float("nan"), float("nan"), 0))
+        data |= {f"{column} F-acc": mean, f"{column} F-acc std": std}
+        display |= _blank(column, with_time) | {f"{column} F-acc": cell(mean)}
+    return data, display
+
+
+def _strategy_row(
+    indexed: pd.DataFrame, strategy: str, columns: list[str], with_time: bool
+) -> tuple[dict, dict]:
+    """One strategy: AUBC (± std with the Time column, as Tables 4-7), F-acc, Time."""
+    name = PAPER_NAMES.get(strategy.split(" [")[0], "")
+    data, display = {"strategy": strategy, "paper": name}, {"strategy": strategy, "paper": name}
+    for column in columns:
+        display |= _blank(column, with_time)
+        if (strategy, column) not in indexed.index:
+            continue
+        row = indexed.loc[(strategy, column)]
+        data |= {
+            f"{column} AUBC": row["aubc_mean"],
+            f"{column} AUBC std": row["aubc_std"],
+            f"{column} F-acc": row["f_acc_mean"],
+            f"{column} F-acc std": row["f_acc_std"],
+            f"{column} Time": row["time_ratio"],
+            f"{column} trials": row["trials"],
+        }
+        aubc = pm(row["aubc_mean"], row["aubc_std"]) if with_time else cell(row["aubc_mean"])
+        display |= {f"{column} AUBC": aubc, f"{column} F-acc": cell(row["f_acc_mean"])}
+        if with_time:
+            display[f"{column} Time"] = cell(row["time_ratio"], 2)
+    return data, display
+
+
 def _layout(
     ctx: Context, frame: pd.DataFrame, with_time: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(data, display) of the Tables 1 / 4-7 layout for the columns in `frame`."""
     columns = _columns(frame)
     full = _full_f_acc(ctx, frame)
-    strategies = ordered(frame["strategy"], ORDER)
-    data_rows, display_rows = [], []
-    if full:
-        data, display = {"strategy": "full", "paper": "Full"}, {"strategy": "full", "paper": "Full"}
-        for column in columns:
-            mean, std, _ = full.get(column, (float("nan"), float("nan"), 0))
-            data |= {f"{column} F-acc": mean, f"{column} F-acc std": std}
-            display |= {f"{column} AUBC": "—", f"{column} F-acc": cell(mean)}
-            display |= {f"{column} Time": "—"} if with_time else {}
-        data_rows.append(data)
-        display_rows.append(display)
+    rows = [_full_row(full, columns, with_time)] if full else []
     indexed = frame.set_index(["strategy", "column"])
-    for strategy in strategies:
-        name = PAPER_NAMES.get(strategy.split(" [")[0], "")
-        data, display = {"strategy": strategy, "paper": name}, {"strategy": strategy, "paper": name}
-        for column in columns:
-            if (strategy, column) not in indexed.index:
-                display |= {f"{column} AUBC": "—", f"{column} F-acc": "—"}
-                display |= {f"{column} Time": "—"} if with_time else {}
-                continue
-            row = indexed.loc[(strategy, column)]
-            data |= {
-                f"{column} AUBC": row["aubc_mean"],
-                f"{column} AUBC std": row["aubc_std"],
-                f"{column} F-acc": row["f_acc_mean"],
-                f"{column} F-acc std": row["f_acc_std"],
-                f"{column} Time": row["time_ratio"],
-                f"{column} trials": row["trials"],
-            }
-            aubc = pm(row["aubc_mean"], row["aubc_std"]) if with_time else cell(row["aubc_mean"])
-            display |= {f"{column} AUBC": aubc, f"{column} F-acc": cell(row["f_acc_mean"])}
-            if with_time:
-                display |= {f"{column} Time": cell(row["time_ratio"], 2)}
-        data_rows.append(data)
-        display_rows.append(display)
-    return pd.DataFrame(data_rows), pd.DataFrame(display_rows)
+    rows += [
+        _strategy_row(indexed, s, columns, with_time) for s in ordered(frame["strategy"], ORDER)
+    ]
+    return pd.DataFrame([r[0] for r in rows]), pd.DataFrame([r[1] for r in rows])
 
 
 def table1(ctx: Context) -> list[Table]:

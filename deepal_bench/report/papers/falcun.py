@@ -316,7 +316,9 @@ BUILDERS = [
 
 def ours(ctx: Context) -> pd.DataFrame:
     """Accuracy at every labeled-set size (Table 3) and the query-time extremes (Table 2)."""
-    rounds = ctx.rounds_with("dataset", "batch", "config")
+    rounds = ctx.records.rounds
+    if rounds.empty:
+        raise Missing("no complete run")
     stats = rounds.groupby(["setting", "strategy", "n_labeled"], as_index=False)["accuracy"].agg(
         ["mean", "std", "size"]
     )
