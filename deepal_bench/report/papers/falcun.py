@@ -12,6 +12,8 @@ Tables with published numbers:
 - Table 3: gamma / u(x) / d(x) ablation, mean test accuracy (%) at the paper's budgets.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -90,7 +92,7 @@ def _overall(ctx: Context) -> pd.DataFrame:
     return _columns(overall)
 
 
-def _wide(frame: pd.DataFrame, cells: dict[str, callable]) -> pd.DataFrame:
+def _wide(frame: pd.DataFrame, cells: dict[str, Callable[[pd.Series], str]]) -> pd.DataFrame:
     """Rows = strategies (paper order), columns = `<column> <name>` for each cell maker."""
     rows = []
     indexed = frame.set_index(["strategy", "column"])
