@@ -1,24 +1,27 @@
-"""DMLE vs IMLE comparison from run records (DMLE paper Table 2, §5.2 hypothesis test, Fig. 3).
+"""DMLE vs IMLE comparison from run records (DMLE paper Tables 2-5, §5.2 hypothesis test, Fig. 3).
 
 - `final_accuracies(runs, n_labeled)`: one row per (run, trial) with the test accuracy
   once N_L = `n_labeled` points are labeled.
 - `comparison_table(frame)`: per (dataset, strategy, k, selection), mean ± std of DMLE and
-  IMLE over seeds and the Wilcoxon signed-rank test on the seed-paired accuracies (§5.2).
-- `to_markdown(table)`: the paper's layout, one row per (dataset, k), a column pair per
-  selection (SSMS = softmax, SPS = power, SSRS = softrank, Top-k).
+  IMLE over seeds and the two-sided Wilcoxon signed-rank test on the seed-paired
+  accuracies (§5.2; `metrics.wilcoxon_signed_rank`).
+- `display_table(table)` / `to_markdown(table)`: the paper's layout, one row per (dataset,
+  k), a column per selection (SSMS = softmax, SPS = power, SSRS = softrank, Top-k).
+- `improvements(table)`: mean relative improvement (DMLE - IMLE) / IMLE per selection and
+  per k (the averages of §5.2 and App. F).
 - `plot_curves(runs, path)`: mean ± 1 std test accuracy over cycles, DMLE vs IMLE (Fig. 3).
+
+The command is `deepal-bench-paper dmle RESULTS_DIR...` (`report.papers`).
 """
 
-import argparse
-import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from deepal_bench.results.collect import Run, collect
-from deepal_bench.results.io import atomic_write_csv, atomic_write_text
+from deepal_bench.metrics import wilcoxon_signed_rank
+from deepal_bench.report.formats import markdown_table
+from deepal_bench.report.paper import dataset_label, flat_config
+from deepal_bench.results.collect import Run
 
 SELECTIONS = ("softmax", "power", "softrank", "topk")
 PAPER_NAMES = {"softmax": "SSMS", "power": "SPS", "softrank": "SSRS", "topk": "Top-k"}
@@ -28,7 +31,7 @@ KEYS = ["dataset", "strategy", "k", "selection"]
 def _describe(run: Run) -> dict:
     c = run.config
     return {
-        "dataset": str(c.dataset.name),
+        "dataset": dataset_label(flat_config(c)),
         "strategy": str(c.strategy.name),
         "k": int(c.budget.batch),
         "selection": str(c.selection.name),
@@ -46,17 +49,9 @@ def final_accuracies(runs: list[Run], n_labeled: int = 100) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*KEYS, "estimator", "seed", "accuracy"])
 
 
-def wilcoxon_p(a: np.ndarray, b: np.ndarray, alternative: str = "two-sided") -> float:
-    """Wilcoxon signed-rank p-value of paired samples; 1.0 when every difference is zero."""
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if len(diff) == 0:
-        return float("nan")
-    if np.all(diff == 0):
-        return 1.0
-    return float(stats.wilcoxon(a, b, alternative=alternative).pvalue)
-
-
-def comparison_table(frame: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle"):
+def comparison_table(
+    frame: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle"
+) -> pd.DataFrame:
     """Mean ± std per estimator and the Wilcoxon test over seeds, per (dataset, k, selection)."""
     out = []
     for key, part in frame.groupby(KEYS, sort=True):
@@ -74,33 +69,56 @@ def comparison_table(frame: pd.DataFrame, treatment: str = "dmle", baseline: str
                 f"{baseline}_mean": b.mean(),
                 f"{baseline}_std": b.std(ddof=1) if len(b) > 1 else 0.0,
                 "diff_mean": (t - b).mean(),
-                "p_two_sided": wilcoxon_p(t, b),
-                "p_greater": wilcoxon_p(t, b, "greater"),
+                "p_two_sided": wilcoxon_signed_rank(t, b).pvalue,
             }
         )
     return pd.DataFrame(out)
 
 
-def to_markdown(table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle") -> str:
-    """Table 2 layout; each cell `DMLE | IMLE (p)` with mean ± std and the two-sided p."""
+def display_table(
+    table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle"
+) -> pd.DataFrame:
+    """Tables 2/4/5 layout; each cell `DMLE vs IMLE (p)` with mean ± std and the two-sided p."""
     present = [s for s in SELECTIONS if s in set(table["selection"])]
-    head = "| dataset | strategy | k | " + " | ".join(PAPER_NAMES[s] for s in present) + " |"
-    lines = [head, "|" + "---|" * (3 + len(present))]
+    rows = []
     for (dataset, strategy, k), part in table.groupby(["dataset", "strategy", "k"], sort=True):
-        cells = []
+        row = {"dataset": dataset, "strategy": strategy, "k": k}
         for sel in present:
-            row = part[part["selection"] == sel]
-            if row.empty:
-                cells.append("")
+            chosen = part[part["selection"] == sel]
+            if chosen.empty:
+                row[PAPER_NAMES[sel]] = ""
                 continue
-            r = row.iloc[0]
-            cells.append(
+            r = chosen.iloc[0]
+            row[PAPER_NAMES[sel]] = (
                 f"{r[f'{treatment}_mean']:.3f} ± {r[f'{treatment}_std']:.3f} vs "
                 f"{r[f'{baseline}_mean']:.3f} ± {r[f'{baseline}_std']:.3f} "
                 f"(p={r['p_two_sided']:.3f}, n={int(r['pairs'])})"
             )
-        lines.append(f"| {dataset} | {strategy} | {k} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(row)
+    return pd.DataFrame(
+        rows, columns=["dataset", "strategy", "k", *(PAPER_NAMES[s] for s in present)]
+    )
+
+
+def to_markdown(table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle") -> str:
+    return markdown_table(display_table(table, treatment, baseline))
+
+
+def improvements(table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle"):
+    """Per strategy: mean of (DMLE - IMLE) / IMLE (%) over (dataset, k) for each selection,
+    and over (dataset, selection) for each k, as §5.2 / App. F average them."""
+    frame = table.assign(
+        relative=100
+        * (table[f"{treatment}_mean"] - table[f"{baseline}_mean"])
+        / table[f"{baseline}_mean"]
+    )
+    by_selection = frame.groupby(["strategy", "selection"], as_index=False).agg(
+        relative_improvement=("relative", "mean"), experiments=("relative", "size")
+    )
+    by_k = frame.groupby(["strategy", "k"], as_index=False).agg(
+        relative_improvement=("relative", "mean"), experiments=("relative", "size")
+    )
+    return by_selection, by_k
 
 
 def curves(runs: list[Run]) -> pd.DataFrame:
@@ -158,32 +176,3 @@ def plot_curves(runs: list[Run], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`scripts/dmle_table.py RESULTS_DIR... [--n-labeled 100] [--out DIR]`."""
-    parser = argparse.ArgumentParser(
-        prog="dmle_table",
-        description="DMLE vs IMLE: mean ± std accuracy at N_L, Wilcoxon signed-rank p over "
-        "seeds (DMLE paper Table 2, §5.2) and the accuracy-vs-cycles plot (Fig. 3).",
-    )
-    parser.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument("--n-labeled", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/report")
-    args = parser.parse_args(argv)
-    runs, skipped = collect(args.results_dirs)
-    for skip in skipped:
-        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
-    table = comparison_table(final_accuracies(runs, args.n_labeled))
-    if table.empty:
-        print("dmle_table: error: no paired DMLE/IMLE runs reaching N_L found", file=sys.stderr)
-        return 1
-    out = args.out or args.results_dirs[0] / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(table)
-    atomic_write_csv(out / "dmle_table.csv", table)
-    atomic_write_text(out / "dmle_table.md", markdown)
-    plot_curves(runs, out / "dmle_curves.png")
-    print(markdown)
-    print(f"written to {out} (dmle_table.md, dmle_table.csv, dmle_curves.png)")
-    return 0

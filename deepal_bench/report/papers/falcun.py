@@ -1,0 +1,334 @@
+"""FALCUN (fast uncertainty- and diversity-based AL): Tables 2-3 and Figs. 2-5.
+
+The paper gives its label-efficiency results as figures; ours are tables of the same data:
+- Fig. 2 / 13 / 14 / 17: AUBC (mean ± std) and final accuracy per dataset group (grayscale
+  images, colour images, tabular OpenML sets), a column per dataset, model and query size Q.
+- Fig. 3: final accuracy on RepeatedMNIST per redundancy (share of duplicated images).
+- Fig. 4: the dueling matrix (paired t-tests over trials per setting and round, alpha 0.05).
+- Fig. 5: improvement over Random of the mean accuracy over acquisition rounds (percentage
+  points) and the mean query time per round.
+Tables with published numbers:
+- Table 2: min and max over settings of the average cumulated query time.
+- Table 3: gamma / u(x) / d(x) ablation, mean test accuracy (%) at the paper's budgets.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from deepal_bench.report import figures, tables
+from deepal_bench.report.formats import cell, pm
+from deepal_bench.report.papers.common import (
+    LONG_COLUMNS,
+    Context,
+    Figure,
+    Missing,
+    Table,
+    long_rows,
+    ordered,
+    variant_suffix,
+)
+
+ORDER = ["random", "entropy", "kcenter", "cdal", "badge", "clue", "alfamix", "falcun"]
+NAMES = {
+    "mnist": "MNIST",
+    "fashionmnist": "FashionMNIST",
+    "emnist": "EMNIST",
+    "svhn": "SVHN",
+    "bloodmnist": "BloodMNIST",
+    "dermamnist": "DermaMNIST",
+}
+GROUPS = {
+    "gray": ("grayscale images", ["mnist", "fashionmnist", "emnist"]),
+    "color": ("colour images", ["svhn", "bloodmnist", "dermamnist"]),
+    "tabular": ("tabular OpenML sets", []),
+}
+TABLE3_SIZES = {
+    "emnist": (400, 1000, 2000),
+    "repeatedmnist-90": (1000, 2500, 5000),
+    "bloodmnist": (1000, 2500, 5000),
+    "openml-6": (2000, 5000, 10000),
+}
+
+
+def display_name(label: str) -> str:
+    """EMNIST, RepeatedMNIST (90%), OpenML-6, ... as the paper writes them."""
+    if label.startswith("repeated"):
+        name, share = label.removeprefix("repeated").split("-")
+        return f"Repeated{NAMES.get(name, name)} ({share}%)"
+    if label.startswith("openml-"):
+        return f"OpenML-{label.removeprefix('openml-')}"
+    return NAMES.get(label, label)
+
+
+def group_of(label: str) -> str:
+    if label.startswith("openml-"):
+        return "tabular"
+    if label.startswith("repeated"):
+        return "gray"
+    return next((g for g, (_, names) in GROUPS.items() if label in names), "other")
+
+
+def _columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds `column`: dataset, model and query size Q (+ other distinguishing keys)."""
+    frame = frame.copy()
+    base = [
+        f"{display_name(label)}, {model}, Q={batch}"
+        for label, model, batch in zip(
+            frame["label"], frame["model_label"], frame["batch"], strict=True
+        )
+    ]
+    frame["column"] = base
+    frame["column"] += variant_suffix(frame, "column", ignore=("model", "budget.batch"))
+    return frame
+
+
+def _overall(ctx: Context) -> pd.DataFrame:
+    overall = ctx.overall.merge(
+        ctx.cells[["setting", "strategy", "model"]].rename(columns={"model": "model_label"}),
+        on=["setting", "strategy"],
+    )
+    return _columns(overall)
+
+
+def _wide(frame: pd.DataFrame, cells: dict[str, Callable[[pd.Series], str]]) -> pd.DataFrame:
+    """Rows = strategies (paper order), columns = `<column> <name>` for each cell maker."""
+    rows = []
+    indexed = frame.set_index(["strategy", "column"])
+    for strategy in ordered(frame["strategy"], ORDER):
+        row = {"strategy": strategy}
+        for column in sorted(frame["column"].unique()):
+            for name, make in cells.items():
+                key = (strategy, column)
+                row[f"{column} {name}"] = make(indexed.loc[key]) if key in indexed.index else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _group(group: str):
+    title, _ = GROUPS[group]
+
+    def build(ctx: Context) -> list[Table]:
+        frame = _overall(ctx)
+        frame = frame[[group_of(label) == group for label in frame["label"]]]
+        if frame.empty:
+            raise Missing(f"no runs on {title}")
+        display = _wide(
+            frame,
+            {
+                "AUBC": lambda r: pm(r["aubc_mean"], r["aubc_std"]),
+                "F-acc": lambda r: cell(r["f_acc_mean"]),
+            },
+        )
+        name = (
+            f"FALCUN Fig. 2 layout, {title} (AUBC mean ± std, final accuracy; learning "
+            "curves in the paper: ours only)"
+        )
+        data = frame.drop(columns=["config"])
+        return [Table(f"falcun_{group}", name, data, display)]
+
+    return build
+
+
+def redundancy(ctx: Context) -> list[Table]:
+    """Fig. 3: final accuracy (%) per redundancy ratio of RepeatedMNIST."""
+    frame = _overall(ctx)
+    frame = frame[frame["label"].str.startswith("repeated")]
+    if frame.empty:
+        raise Missing("no RepeatedMNIST runs (dataset.redundancy)")
+    frame = frame.assign(column=frame["column"])
+    display = _wide(
+        frame, {"F-acc %": lambda r: pm(100 * r["f_acc_mean"], 100 * r["f_acc_std"], 2)}
+    )
+    title = "FALCUN Fig. 3 layout: final accuracy (%) per RepeatedMNIST redundancy (ours only)"
+    return [Table("falcun_repeatedmnist", title, frame.drop(columns=["config"]), display)]
+
+
+def _per_trial_rounds(ctx: Context) -> pd.DataFrame:
+    """Per (setting, strategy, seed): mean accuracy and mean query seconds over the
+    acquisition rounds (round >= 1), and the cumulated query seconds."""
+    rounds = ctx.records.rounds
+    rounds = rounds[rounds["round"] > 0]
+    return rounds.groupby(["setting", "strategy", "seed"], as_index=False).agg(
+        mean_accuracy=("accuracy", "mean"),
+        round_query_seconds=("query_seconds", "mean"),
+        query_seconds=("query_seconds", "sum"),
+    )
+
+
+def fig5(ctx: Context) -> list[Table]:
+    """Fig. 5: mean accuracy over acquisition rounds minus Random's (pp), query time."""
+    baseline = ctx.options.baseline
+    per = _per_trial_rounds(ctx)
+    stats = per.groupby(["setting", "strategy"], as_index=False)[
+        ["mean_accuracy", "round_query_seconds"]
+    ].mean()
+    reference = stats[stats["strategy"] == baseline].set_index("setting")["mean_accuracy"]
+    stats = stats[stats["setting"].isin(reference.index)]
+    if stats.empty:
+        raise Missing(f"needs '{baseline}' runs in the same settings")
+    stats["improvement_pp"] = 100 * (stats["mean_accuracy"] - stats["setting"].map(reference))
+    frame = _overall(ctx).merge(stats, on=["setting", "strategy"])
+    display = _wide(
+        frame,
+        {
+            "Δacc pp": lambda r: f"{r['improvement_pp']:+.2f}",
+            "query s/round": lambda r: cell(r["round_query_seconds"], 2),
+        },
+    )
+    title = (
+        f"FALCUN Fig. 5 layout: mean accuracy over acquisition rounds minus {baseline}'s "
+        "(percentage points) and query seconds per round (ours only)"
+    )
+    return [Table("falcun_fig5", title, frame.drop(columns=["config"]), display)]
+
+
+def _falcun_label(config: dict) -> str:
+    gamma = config.get("strategy.gamma")
+    gamma = "det." if gamma == "det" else f"{float(gamma):g}"
+    u = "u" if config.get("strategy.uncertainty", True) else "-"
+    d = "d" if config.get("strategy.diversity", True) else "-"
+    return f"gamma={gamma} {u}(x) {d}(x)"
+
+
+def table3(ctx: Context) -> list[Table]:
+    """Table 3: FALCUN variants x mean accuracy (%) at the paper's budgets per dataset."""
+    frame = _overall(ctx)
+    falcun = frame[frame["base_strategy"] == "falcun"]
+    varied = falcun.groupby("column")["strategy"].nunique()
+    columns = varied[varied > 1].index
+    if columns.empty:
+        raise Missing(
+            "needs 'falcun' runs of one dataset differing in strategy.gamma / "
+            "strategy.uncertainty / strategy.diversity"
+        )
+    keep = frame["column"].isin(columns) & frame["base_strategy"].isin(
+        ["falcun", ctx.options.baseline]
+    )
+    frame = frame[keep]
+    rounds = ctx.records.rounds.merge(
+        frame[["setting", "strategy", "column", "label"]], on=["setting", "strategy"]
+    )
+    sizes = []
+    for column, part in rounds.groupby("column"):
+        wanted = TABLE3_SIZES.get(part["label"].iloc[0], ())
+        present = [n for n in wanted if (part["n_labeled"] == n).any()]
+        sizes += [(column, n) for n in (present or [int(part["n_labeled"].max())])]
+    hit = rounds.merge(
+        pd.DataFrame(sizes, columns=["column", "n_labeled"]), on=["column", "n_labeled"]
+    )
+    stats = hit.groupby(["setting", "strategy", "column", "n_labeled"], as_index=False)[
+        "accuracy"
+    ].agg(["mean", "std", "size"])
+    labels = {
+        row.strategy: (_falcun_label(row.config) if row.base_strategy == "falcun" else row.strategy)
+        for row in frame.itertuples()
+    }
+    stats["variant"] = stats["strategy"].map(labels)
+    display = (
+        stats.pivot_table(
+            index="variant", columns=["column", "n_labeled"], values="mean", aggfunc="first"
+        )
+        * 100
+    )
+    display.columns = [f"{c} @{n}" for c, n in display.columns]
+    title = (
+        "FALCUN Table 3 layout: mean test accuracy (%) per gamma / u(x) / d(x) at the paper's "
+        "budgets"
+    )
+    return [Table("falcun_table3", title, stats, display.reset_index(), 2)]
+
+
+def _query_times(ctx: Context) -> pd.DataFrame:
+    """Per (dataset, strategy): min and max over settings of the mean cumulated query time."""
+    per = _per_trial_rounds(ctx)
+    cumulated = per.groupby(["setting", "strategy"], as_index=False)["query_seconds"].mean()
+    cumulated = cumulated.merge(
+        ctx.cells[["setting", "strategy", "dataset"]], on=["setting", "strategy"]
+    )
+    cumulated["base"] = cumulated["strategy"].str.split(" [", regex=False).str[0]
+    return cumulated.groupby(["dataset", "base"], as_index=False).agg(
+        query_seconds_min=("query_seconds", "min"),
+        query_seconds_max=("query_seconds", "max"),
+        settings=("query_seconds", "size"),
+    )
+
+
+def _duration(seconds: float) -> str:
+    if np.isnan(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} sec"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} hrs"
+
+
+def table2(ctx: Context) -> list[Table]:
+    times = _query_times(ctx)
+    if times.empty:
+        raise Missing("no acquisition round")
+    rows = []
+    for strategy in ordered(times["base"], ORDER):
+        row = {"strategy": strategy}
+        for item in times[times["base"] == strategy].itertuples():
+            name = display_name(item.dataset)
+            row[f"{name} min"] = _duration(item.query_seconds_min)
+            row[f"{name} max"] = _duration(item.query_seconds_max)
+        rows.append(row)
+    title = "FALCUN Table 2 layout: min / max over settings of the average cumulated query time"
+    return [Table("falcun_table2", title, times, pd.DataFrame(rows).fillna("—"))]
+
+
+def dueling(ctx: Context) -> list[Table | Figure]:
+    result = tables.dueling(ctx.records.rounds, ctx.options.alpha)
+    if result.comparisons.to_numpy().sum() == 0:
+        raise Missing(
+            "needs two strategies with two or more trials of the same seeds in one setting"
+        )
+    title = (
+        f"FALCUN Fig. 4: dueling matrix (% of (setting, round) paired t-tests the row wins, "
+        f"alpha={ctx.options.alpha}; a figure in the paper: ours only)"
+    )
+    return [
+        Table("falcun_dueling_matrix", title, tables.dueling_table(result), digits=1),
+        Table(
+            "falcun_dueling_comparisons",
+            "Dueling matrix: number of comparisons per pair",
+            result.comparisons.rename_axis("strategy").reset_index(),
+        ),
+        Figure(
+            "dueling_matrix",
+            "Dueling matrix (figure)",
+            lambda out: figures.dueling_figure(result, out),
+        ),
+    ]
+
+
+BUILDERS = [
+    ("Fig. 2 (grayscale images)", _group("gray")),
+    ("Fig. 2 (colour images)", _group("color")),
+    ("Fig. 2 (tabular data)", _group("tabular")),
+    ("Fig. 3 (RepeatedMNIST)", redundancy),
+    ("Fig. 4 (dueling matrix)", dueling),
+    ("Fig. 5", fig5),
+    ("Table 2", table2),
+    ("Table 3", table3),
+]
+
+
+def ours(ctx: Context) -> pd.DataFrame:
+    """Accuracy at every labeled-set size (Table 3) and the query-time extremes (Table 2)."""
+    rounds = ctx.records.rounds
+    if rounds.empty:
+        raise Missing("no complete run")
+    stats = rounds.groupby(["setting", "strategy", "n_labeled"], as_index=False)["accuracy"].agg(
+        ["mean", "std", "size"]
+    )
+    stats = stats.merge(ctx.cells.rename(columns={"dataset": "label"}), on=["setting", "strategy"])
+    parts = [long_rows(stats.rename(columns={"size": "trials"}), "accuracy", "mean", "std")]
+    times = _query_times(ctx).rename(columns={"base": "strategy", "settings": "trials"})
+    times["setting"] = "all settings of " + times["dataset"]
+    for metric in ("query_seconds_min", "query_seconds_max"):
+        parts.append(long_rows(times, metric, metric))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
