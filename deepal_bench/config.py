@@ -2,11 +2,12 @@
 
 import hashlib
 import json
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+from deepal_bench.paths import CONF_DIR
+
+__all__ = ["CONF_DIR", "config_hash", "differing_keys", "identity", "identity_json", "run_path"]
 
 # Keys that do not change what a run computes (where it is written, how many trials are
 # wanted — more trials extend a run —, threads, the progress bar).

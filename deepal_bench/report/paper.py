@@ -28,9 +28,9 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from deepal_bench.paths import PAPER_DIR
 from deepal_bench.report.formats import markdown_table
 
-PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
 COLUMNS = [
     "paper",
     "table",
