@@ -7,6 +7,7 @@ resumed from its checkpoint ends with the same records as an uninterrupted one.
 """
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from deepal_bench.store import DamagedRun, RunState, RunStore
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
 from deepal_bench.training.estimators import Estimator, TrainContext, build_estimator
 from deepal_bench.training.inference import predicted_labels
-from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged
+from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged, TrainResult
 from deepal_bench.validation import build_dataclass
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,12 @@ def _run_owned(cfg: DictConfig, store: RunStore) -> RunState:
         if state.finished_trials() >= trials and state.labeled is None:
             if store.completed_trials() < state.finished_trials():
                 store.mark_complete(state, state.finished_trials())
+            log.info("skipped: complete with %d trials in %s", state.finished_trials(), store.path)
             return state
     exp = Experiment.from_config(cfg)
     configure_torch(cfg, exp.device)
     store.write_config(cfg)
+    _log_start(cfg, state, exp.device, store.path)
     state = state or RunState()
     state.identity = identity_json(cfg)
     if cfg.store_predictions:
@@ -162,7 +165,18 @@ def _run_owned(cfg: DictConfig, store: RunStore) -> RunState:
             state.start_trial(trial)
         TrialRun(exp, state, store, trial).run()
     store.mark_complete(state, state.finished_trials())
+    aubcs = [row["aubc"] for row in state.summary]
+    log.info("finished: %d trials, mean AUBC %.4f", len(aubcs), sum(aubcs) / len(aubcs))
     return state
+
+
+def _log_start(cfg: DictConfig, state: RunState | None, device: torch.device, path: Path) -> None:
+    what = f"{cfg.strategy.name} on {cfg.dataset.name} ({cfg.model.name}, {device})"
+    if state is None:
+        log.info("started: %s, %d trials, records in %s", what, cfg.trials, path)
+    else:
+        log.info("resumed: %s at trial %d round %d of %d trials, records in %s", what,
+                 state.trial, state.next_round, cfg.trials, path)  # fmt: skip
 
 
 def _complete_without_state(cfg: DictConfig, store: RunStore) -> RunState:
@@ -201,19 +215,25 @@ class TrialRun:
             total=self.rounds,
             initial=self.state.next_round,
             desc=f"{cfg.strategy.name} trial {self.trial + 1}/{cfg.trials}",
-            disable=not cfg.progress,
+            disable=not (cfg.progress and sys.stderr.isatty()),
             leave=True,
             dynamic_ncols=True,
         )
         for rnd in range(self.state.next_round, self.rounds):
             new, query_seconds = self.query(rnd)
             self.pool.label(new)
-            train_seconds = self.train(rnd)
+            trained, train_seconds = self.train(rnd)
             (columns, pred), eval_seconds = timed(self.exp.device, self.evaluate)
             timings = dict(train_seconds=train_seconds, query_seconds=query_seconds,
                            eval_seconds=eval_seconds)  # fmt: skip
             self.record(rnd, new, pred, {**columns, **timings})
             self.checkpoint(rnd)
+            log.info(
+                "trial %d/%d round %d/%d: n_labeled=%d accuracy=%.4f (%d epochs) train %.2fs "
+                "query %.2fs eval %.2fs", self.trial + 1, cfg.trials, rnd, self.rounds - 1,
+                self.pool.n_labeled, columns["accuracy"], trained.epochs_run, train_seconds,
+                query_seconds, eval_seconds,
+            )  # fmt: skip
             bar.set_postfix(n_labeled=self.pool.n_labeled, acc=f"{columns['accuracy']:.4f}")
             bar.update(1)
         bar.close()
@@ -249,8 +269,9 @@ class TrialRun:
         )
         return new, seconds
 
-    def train(self, rnd: int) -> float:
-        """Train this round's model (fresh or warm) on the labeled set; the training time."""
+    def train(self, rnd: int) -> tuple[TrainResult, float]:
+        """Train this round's model (fresh or warm) on the labeled set; what training did
+        and its time."""
         exp = self.exp
         if self.model is None or exp.trainer.cfg.init == "fresh":
             self.model = exp.new_model(derive_seed(self.seed, rnd, "init"))
@@ -262,7 +283,7 @@ class TrialRun:
             seed=derive_seed(self.seed, rnd, "extension"),
         )  # fmt: skip
         try:
-            _, seconds = timed(
+            return timed(
                 exp.device,
                 lambda: exp.trainer.fit(
                     self.model,
@@ -280,7 +301,6 @@ class TrialRun:
                 f"trainer.lr or change the optimizer, which makes a new run in its own "
                 f"output_dir."
             ) from err
-        return seconds
 
     def evaluate(self) -> tuple[dict[str, float], torch.Tensor]:
         """The round metrics' columns on the test set and the test predictions."""

@@ -1,0 +1,42 @@
+"""Python logging through Hydra's job log: start, one line per round, end; errors (issue 12)."""
+
+import sys
+
+import pytest
+
+from deepal_bench import cli
+
+TINY = ["dataset=wine", "trials=2", "budget.initial=10", "budget.batch=10", "budget.quota=20",
+        "trainer.epochs=1"]  # fmt: skip
+
+
+def run_cli(monkeypatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["deepal-bench", *args])
+    try:
+        cli.main()
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
+
+
+def test_the_job_log_says_what_happened_round_by_round(monkeypatch, tmp_path, capsys):
+    assert run_cli(monkeypatch, *TINY, f"results_root={tmp_path}") == 0
+    (log,) = tmp_path.rglob("deepal-bench.log")
+    lines = log.read_text().splitlines()
+    assert "started: entropy on wine" in lines[0]
+    rounds = [line for line in lines if "round " in line and "n_labeled=" in line]
+    assert [r.split("] - ")[1].split(":")[0] for r in rounds] == [
+        f"trial {t}/2 round {r}/2" for t in (1, 2) for r in range(3)
+    ]
+    assert "finished: 2 trials, mean AUBC" in lines[-1]
+    assert "\r" not in capsys.readouterr().err  # no progress bar when stderr is not a terminal
+    assert run_cli(monkeypatch, *TINY, f"results_root={tmp_path}") == 0
+    assert "skipped: complete with 2 trials" in log.read_text().splitlines()[-1]
+
+
+@pytest.mark.parametrize("bad", ["budget.quota=100000"])
+def test_a_failed_run_leaves_its_error_in_the_log(monkeypatch, tmp_path, bad):
+    assert run_cli(monkeypatch, *TINY, f"results_root={tmp_path}", bad) == 2
+    (log,) = tmp_path.rglob("deepal-bench.log")
+    last = log.read_text().splitlines()[-1]
+    assert "[ERROR]" in last and "budget.quota=100000" in last
