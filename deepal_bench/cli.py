@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from deepal_bench.config import CONF_DIR, run_path
 from deepal_bench.errors import ConfigError
 from deepal_bench.loop import run
+from deepal_bench.placement import from_hydra, scheduler_cpus
 from deepal_bench.store import LockLost
 
 log = logging.getLogger("deepal_bench")
@@ -55,6 +56,7 @@ def _writable_dir_resolver(path: str) -> str:
 
 
 OmegaConf.register_new_resolver("dal_run_path", _run_path_resolver, replace=True)
+OmegaConf.register_new_resolver("dal_cpus", scheduler_cpus, replace=True)
 OmegaConf.register_new_resolver("dal_writable_dir", _writable_dir_resolver, replace=True)
 
 
@@ -64,7 +66,7 @@ def _app(cfg: DictConfig) -> None:
     with open_dict(cfg):
         cfg.output_dir = str(output_dir)
     try:
-        state = run(cfg, output_dir)
+        state = run(cfg, output_dir, from_hydra())
     except (ConfigError, LockLost) as err:
         _fail(str(err) if isinstance(err, ConfigError) else _lost(err, output_dir))
     done = [row for row in state.summary if row["trial"] < cfg.trials]

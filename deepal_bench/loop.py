@@ -17,6 +17,7 @@ from typing import TypeVar
 import pandas as pd
 import torch
 from omegaconf import DictConfig
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from deepal_bench.budget import Budget
@@ -26,6 +27,7 @@ from deepal_bench.data.pool import initial_indices
 from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.metrics.records import RoundOutcome, round_columns, trial_row
 from deepal_bench.models import ALModel, build_model
+from deepal_bench.placement import ALONE, Placement
 from deepal_bench.results import schema
 from deepal_bench.results.collect import Skipped, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels
@@ -44,23 +46,30 @@ DEVICES = ("auto", "cpu", "cuda")
 T = TypeVar("T")
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when present; `cuda` without CUDA is a ConfigError."""
+def resolve_device(name: str, placement: Placement = ALONE) -> torch.device:
+    """`auto` picks CUDA when present; `cuda` without CUDA is a ConfigError. Jobs sharing a
+    machine's GPUs (joblib) get one each, round-robin."""
     if name not in DEVICES:
         raise unknown_choice("device", name, DEVICES)
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device=cuda was asked for but CUDA is not available; use device=auto or cpu."
         )
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    if name == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    index = placement.gpu(torch.cuda.device_count())
+    return torch.device("cuda" if index is None else f"cuda:{index}")
 
 
-def configure_torch(cfg: DictConfig, device: torch.device) -> None:
-    """Thread count and deterministic algorithms (same seed => same records on CPU)."""
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement) -> None:
+    """Thread count (torch and the BLAS libraries), the GPU, deterministic algorithms (same
+    seed => same records on CPU)."""
+    threads = placement.threads(cfg.threads)
+    if threads:
+        torch.set_num_threads(threads)
+        threadpool_limits(threads)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
 
@@ -91,8 +100,8 @@ class Experiment:
     trainer: Trainer
 
     @classmethod
-    def from_config(cls, cfg: DictConfig) -> "Experiment":
-        device = resolve_device(cfg.device)
+    def from_config(cls, cfg: DictConfig, placement: Placement = ALONE) -> "Experiment":
+        device = resolve_device(cfg.device, placement)
         budget = build_dataclass("budget", Budget, cfg.budget)
         data = load_dataset(cfg.dataset, validation=budget.validation)
         budget.check_pool(len(data))
@@ -118,7 +127,7 @@ class Experiment:
         )
 
 
-def run(cfg: DictConfig, output_dir: Path) -> RunState:
+def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunState:
     """Run (or resume, repair, or skip if complete) the experiment described by `cfg`.
 
     Every check happens before anything is written; the run directory is owned through its
@@ -128,12 +137,12 @@ def run(cfg: DictConfig, output_dir: Path) -> RunState:
     store = RunStore(output_dir, float(cfg.lock_timeout))
     store.open()
     try:
-        return _run_owned(cfg, store)
+        return _run_owned(cfg, store, placement)
     finally:
         store.close()
 
 
-def _run_owned(cfg: DictConfig, store: RunStore) -> RunState:
+def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunState:
     trials = int(cfg.trials)
     try:
         state = store.load_state()
@@ -152,8 +161,8 @@ def _run_owned(cfg: DictConfig, store: RunStore) -> RunState:
                 store.mark_complete(state, state.finished_trials())
             log.info("skipped: complete with %d trials in %s", state.finished_trials(), store.path)
             return state
-    exp = Experiment.from_config(cfg)
-    configure_torch(cfg, exp.device)
+    exp = Experiment.from_config(cfg, placement)
+    configure_torch(cfg, exp.device, placement)
     store.write_config(cfg)
     _log_start(cfg, state, exp.device, store.path)
     state = state or RunState()

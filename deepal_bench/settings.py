@@ -31,7 +31,7 @@ class RunSettings:
     trials: PositiveInt
     seed: int
     device: Literal["auto", "cpu", "cuda"]
-    threads: PositiveInt | None
+    threads: PositiveInt | Literal["auto"] | None
     lock_timeout: PositiveFloat
     deterministic: bool
     progress: bool

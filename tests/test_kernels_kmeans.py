@@ -94,3 +94,30 @@ def test_kmeans_select_takes_cuda_embeddings(backend):
     chosen = kmeans_select(_blobs().cuda(), 3, torch.Generator().manual_seed(0), backend=backend)
     assert chosen.device.type == "cuda"
     assert sorted(int(i) // 30 for i in chosen.cpu()) == [0, 1, 2]
+
+
+def _naive_lloyd(x, centroids, niter):
+    """Textbook Lloyd iterations (an empty cluster keeps its centroid)."""
+    for _ in range(niter):
+        d = ((x[:, None, :] - centroids[None, :, :]) ** 2).sum(-1)
+        labels = d.argmin(1)
+        for k in range(len(centroids)):
+            members = x[labels == k]
+            if len(members):
+                centroids[k] = members.mean(0)
+    return centroids
+
+
+def test_torch_lloyd_is_lloyd_from_random_points_and_keeps_the_best_run():
+    """The CUDA path of kmeans_faiss (faiss's algorithm in torch), checked on the CPU."""
+    from deepal_bench.kernels.kmeans import lloyd
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    x = torch.cat([torch.randn(40, 2, generator=g) * 0.3 + c for c in centres])
+    one = lloyd(x, 3, torch.Generator().manual_seed(1), niter=15, nredo=1)
+    start = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))[:3]]
+    assert torch.allclose(one, _naive_lloyd(x, start.clone(), 15), atol=1e-5)
+    best = lloyd(x, 3, torch.Generator().manual_seed(1), niter=15, nredo=5)
+    found = sorted(best.round().tolist())
+    assert found == [[0.0, 0.0], [0.0, 8.0], [8.0, 0.0]]

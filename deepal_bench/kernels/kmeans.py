@@ -1,9 +1,11 @@
 """k-means selection: cluster, then return per centroid the nearest *pool point*.
 
-Three k-means back ends: scikit-learn (DeepAL+ "KMeans"), faiss (DeepAL+ "KMeans (GPU)",
-on the GPU when faiss has GPU support and CUDA is present) and a weighted scikit-learn
-k-means (Zhdanov 2019 / CLUE, Prabhu et al. 2021). Centroids are not pool points, and faiss
-centroid ids are not pool positions: `nearest_to_centroids` maps each centroid to its
+Three k-means back ends: scikit-learn (DeepAL+ "KMeans"), faiss (DeepAL+ "KMeans (GPU)") and
+a weighted scikit-learn k-means (Zhdanov 2019 / CLUE, Prabhu et al. 2021). The faiss back end
+runs faiss-cpu on CPU tensors and, for CUDA tensors, the same algorithm as faiss's `Kmeans`
+written in torch (`lloyd`): faiss's GPU build is not on PyPI for the CUDA that torch uses,
+and a second faiss copy breaks the first, so the GPU path needs no faiss at all. Centroids
+are not pool points, and faiss centroid ids are not pool positions: `nearest_to_centroids` maps each centroid to its
 nearest unused pool point, so the result is always `n` distinct positions.
 
 Defaults are DeepAL+'s (SineZHAN/deepALplus): scikit-learn `KMeans(n_clusters=n)` under
@@ -73,18 +75,60 @@ def kmeans_faiss(
     nredo: int = 10,
     weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """`n` centroids of faiss k-means, best of `nredo` runs of `niter` iterations (GPU index
-    when faiss-gpu and CUDA are available)."""
+    """`n` centroids of faiss k-means, best of `nredo` runs of `niter` iterations: faiss-cpu
+    for CPU tensors, `lloyd` (the same algorithm in torch) for CUDA tensors."""
+    if emb.is_cuda and weights is None:
+        return lloyd(emb, n, generator, niter, nredo)
     import faiss
 
     x = np.ascontiguousarray(emb.float().cpu().numpy())
     w = None if weights is None else np.ascontiguousarray(weights.float().cpu().numpy())
-    gpu = torch.cuda.is_available() and hasattr(faiss, "StandardGpuResources")
-    km = faiss.Kmeans(
-        x.shape[1], n, niter=niter, nredo=nredo, seed=seed_from(generator), gpu=gpu, verbose=False
-    )
+    km = faiss.Kmeans(x.shape[1], n, niter=niter, nredo=nredo, seed=seed_from(generator))
     km.train(x, weights=w)
     return torch.from_numpy(km.centroids.copy()).to(emb.device)
+
+
+MAX_POINTS_PER_CENTROID = 256  # faiss ClusteringParameters: larger sets are subsampled
+
+
+def _assign(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 65536):
+    """(nearest centroid, squared distance) of every row of x, chunked over rows."""
+    labels, dists = [], []
+    c_norm = (centroids * centroids).sum(1)
+    for start in range(0, len(x), chunk):
+        part = x[start : start + chunk]
+        d = c_norm[None, :] - 2.0 * part @ centroids.T
+        best = d.min(1)
+        labels.append(best.indices)
+        dists.append((best.values + (part * part).sum(1)).clamp_min(0.0))
+    return torch.cat(labels), torch.cat(dists)
+
+
+def lloyd(
+    emb: torch.Tensor, n: int, generator: torch.Generator, niter: int = 300, nredo: int = 10
+) -> torch.Tensor:
+    """faiss's `Kmeans.train` in torch, on the tensor's device: at most 256 points per
+    centroid (a random subset beyond that), `nredo` runs from `n` random training points,
+    `niter` Lloyd iterations each (an empty cluster keeps its centroid), the run with the
+    lowest objective kept. Only the objective of each run is read back to the host."""
+    x = emb.float()
+    if len(x) > MAX_POINTS_PER_CENTROID * n:
+        pick = torch.randperm(len(x), generator=generator)[: MAX_POINTS_PER_CENTROID * n]
+        x = x[pick.to(x.device)]
+    best, best_objective = None, float("inf")
+    for _ in range(nredo):
+        start = torch.randperm(len(x), generator=generator)[:n].to(x.device)
+        centroids = x[start].clone()
+        for _ in range(niter):
+            labels, _ = _assign(x, centroids)
+            sums = torch.zeros_like(centroids).index_add_(0, labels, x)
+            counts = torch.bincount(labels, minlength=n).to(x.dtype)
+            moved = sums / counts.clamp_min(1.0)[:, None]
+            centroids = torch.where(counts[:, None] > 0, moved, centroids)
+        objective = float(_assign(x, centroids)[1].sum())
+        if objective < best_objective:
+            best, best_objective = centroids, objective
+    return best
 
 
 def kmeans_select(
