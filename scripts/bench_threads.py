@@ -50,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--wait-policy", default="default,passive", help="default|passive,...")
-    parser.add_argument("--overrides", nargs="*", default=["strategy=entropy", "trials=1"])
+    parser.add_argument(
+        "--overrides",
+        nargs="*",
+        default=["strategy=entropy", "trials=1"],
+        help="deepal-bench overrides (none: the embedded six-strategy sweep)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/bench/threads.csv"))
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     for threads in args.threads.split(","):
         for policy in args.wait_policy.split(","):
             for busy in (False, True):
-                seconds = measure(threads, policy, busy, args.overrides)
+                seconds = measure(threads, policy, busy, [o for o in args.overrides if o])
                 row = dict(threads=threads, wait_policy=policy, neighbour="busy" if busy else
                            "none", seconds=round(seconds, 2), cores=os.cpu_count(),
                            overrides=" ".join(args.overrides))  # fmt: skip
