@@ -1,7 +1,10 @@
 """Helpers shared by the tests: run directories written in the exact record format."""
 
+import gzip
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -107,3 +110,48 @@ def write_run(
     if done:
         (path / schema.DONE_FILE).write_text(f"{len(curves)} trials complete\n")
     return path
+
+
+# --- dataset files in their real on-disk formats -------------------------------------
+
+
+def pattern(n: int, *shape: int, offset: int = 0) -> np.ndarray:
+    """Distinct uint8 images: image i holds (offset + 7 i + position) mod 256."""
+    size = int(np.prod(shape))
+    values = (offset + 7 * np.arange(n)[:, None] + np.arange(size)[None, :]) % 256
+    return values.astype(np.uint8).reshape(n, *shape)
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
+    blob = header + array.astype(np.uint8).tobytes()
+    if gz:
+        with gzip.open(path.with_name(path.name + ".gz"), "wb") as handle:
+            handle.write(blob)
+    else:
+        path.write_bytes(blob)
+
+
+def write_mnist(root: Path, folder: str = "MNIST", n_train: int = 40, n_test: int = 20):
+    raw = root / folder / "raw"
+    x_train, x_test = pattern(n_train, 28, 28), pattern(n_test, 28, 28, offset=3)
+    y_train, y_test = np.arange(n_train) % 10, (np.arange(n_test) * 3) % 10
+    write_idx(raw / "train-images-idx3-ubyte", x_train)
+    write_idx(raw / "train-labels-idx1-ubyte", y_train, gz=True)
+    write_idx(raw / "t10k-images-idx3-ubyte", x_test, gz=True)
+    write_idx(raw / "t10k-labels-idx1-ubyte", y_test)
+    return x_train, y_train, x_test, y_test
+
+
+def write_cifar(root: Path, per_class: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    x = pattern(10 * per_class, 3072)
+    y = np.arange(len(x)) % 10
+    for i, part in enumerate(np.array_split(np.arange(len(x)), 5)):
+        batch = {b"data": x[part], b"labels": y[part].tolist(), b"batch_label": b"x"}
+        (folder / f"data_batch_{i + 1}").write_bytes(pickle.dumps(batch))
+    test = {b"data": pattern(10, 3072, offset=5), b"labels": list(range(10))}
+    (folder / "test_batch").write_bytes(pickle.dumps(test))
+    return x, y

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from test_data_loaders import write_mnist
+from support import write_mnist
 
 from deepal_bench import cli
 from deepal_bench.data_cli import dataset_choices, dataset_options, main
