@@ -22,10 +22,20 @@ from deepal_bench.training.lpl import build_lossnet, loss_prediction_loss
 
 
 def test_ceal_threshold_decays_linearly_to_zero():
-    assert ceal_threshold(1e-5, 0.033e-5, 0) == pytest.approx(1e-5)
-    assert ceal_threshold(1e-5, 0.033e-5, 10) == pytest.approx(0.67e-5)
-    assert ceal_threshold(1e-5, 0.033e-5, 30) == pytest.approx(0.01e-5)
-    assert ceal_threshold(1e-5, 0.033e-5, 31) == 0.0
+    assert ceal_threshold(1e-5, 0.033e-5, 0, "linear") == pytest.approx(1e-5)
+    assert ceal_threshold(1e-5, 0.033e-5, 10, "linear") == pytest.approx(0.67e-5)
+    assert ceal_threshold(1e-5, 0.033e-5, 30, "linear") == pytest.approx(0.01e-5)
+    assert ceal_threshold(1e-5, 0.033e-5, 31, "linear") == 0.0
+
+
+def test_ceal_threshold_decays_cumulatively_by_default_as_deepal_plus():
+    """DeepAL+ subtracts dr * t at query t: after queries 1, 2, 3 delta0 - 6 dr."""
+    delta = 1e-5
+    for t in (1, 2, 3):
+        delta -= 0.033e-5 * t
+        assert ceal_threshold(1e-5, 0.033e-5, t, "cumulative") == pytest.approx(delta)
+    assert ceal_threshold(1e-5, 0.033e-5, 7, "cumulative") == 0.0  # 1e-5 - 28 dr < 0
+    assert build_strategy({"name": "ceal"}).decay_schedule == "cumulative"
 
 
 def _two_class(p_second: float) -> list[float]:
@@ -50,7 +60,7 @@ def _ceal_setup():
 
 def test_ceal_queries_with_base_and_pseudo_labels_confident_rest():
     data, pool, ctx = _ceal_setup()
-    strategy = build_strategy({"name": "ceal", "base": "entropy"})
+    strategy = build_strategy({"name": "ceal", "base": "entropy", "decay_schedule": "linear"})
     chosen = strategy.query(ctx, 2, TopK()).indices
     assert chosen.tolist() == [2, 6]  # the two highest entropies (entropy base)
     pool.label(chosen)

@@ -5,8 +5,9 @@ a weighted scikit-learn k-means (Zhdanov 2019 / CLUE, Prabhu et al. 2021). The f
 runs faiss-cpu on CPU tensors and, for CUDA tensors, the same algorithm as faiss's `Kmeans`
 written in torch (`lloyd`): faiss's GPU build is not on PyPI for the CUDA that torch uses,
 and a second faiss copy breaks the first, so the GPU path needs no faiss at all. Centroids
-are not pool points, and faiss centroid ids are not pool positions: `nearest_to_centroids` maps each centroid to its
-nearest unused pool point, so the result is always `n` distinct positions.
+are not pool points, and faiss centroid ids are not pool positions: `nearest_to_centroids`
+maps each centroid to its nearest unused pool point, so the result is always `n` distinct
+positions.
 
 Defaults are DeepAL+'s (SineZHAN/deepALplus): scikit-learn `KMeans(n_clusters=n)` under
 scikit-learn 1.0.2 (environment.yml) = k-means++ init, `n_init` 10 runs, `max_iter` 300

@@ -2,7 +2,8 @@
 
 A base strategy picks the queried batch; the remaining unlabeled points whose predicted
 entropy is below δ_t join that round's training with their predicted label
-(`training.ceal`), δ0 = 1e-5 (DeepAL+ survey App. D.2), dr = 0.033e-5 (DeepAL+ code).
+(`training.ceal`), δ0 = 1e-5 (DeepAL+ survey App. D.2), dr = 0.033e-5 decayed cumulatively
+per round (DeepAL+ code; `decay_schedule: linear` is the CEAL paper's form).
 """
 
 import torch
@@ -13,7 +14,7 @@ from deepal_bench.models.base import ALModel
 from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import PROBS, QueryContext, QueryResult, Strategy
 from deepal_bench.strategies.registry import build_strategy, register
-from deepal_bench.training.ceal import CEALExtension, PseudoLabels
+from deepal_bench.training.ceal import CEALExtension, DecaySchedule, PseudoLabels
 from deepal_bench.training.extensions import TrainerExtension, chain
 from deepal_bench.validation import NonNegativeFloat
 
@@ -28,12 +29,13 @@ class CEAL(Strategy):
         base_options: dict | None = None,
         delta0: NonNegativeFloat = 1e-5,
         decay: NonNegativeFloat = 0.033e-5,
+        decay_schedule: DecaySchedule = "cumulative",
     ) -> None:
         if base == "ceal":
             raise ConfigError("strategy.base cannot be 'ceal'; name another strategy.")
         self.base = build_strategy({"name": base, **(base_options or {})})
         self.needs = self.base.needs | {PROBS}
-        self.delta0, self.decay = delta0, decay
+        self.delta0, self.decay, self.decay_schedule = delta0, decay, decay_schedule
         self._pending: PseudoLabels | None = None
 
     def check(self, model: ALModel, selection: Selection) -> None:
@@ -51,7 +53,9 @@ class CEAL(Strategy):
     def trainer_extension(self) -> TrainerExtension | None:
         """CEAL's pseudo-labels from the query just made (used once), then the base's hooks."""
         pending, self._pending = self._pending, None
-        own = CEALExtension(pending, self.delta0, self.decay) if pending is not None else None
+        own = None
+        if pending is not None:
+            own = CEALExtension(pending, self.delta0, self.decay, self.decay_schedule)
         return chain(self.base.trainer_extension(), own)
 
     def state_dict(self) -> dict:
