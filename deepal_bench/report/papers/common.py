@@ -174,6 +174,20 @@ class Context:
         )
 
 
+def variant_rows(
+    frame: pd.DataFrame, method: str, by: str, baseline: str, varied_keys: str
+) -> pd.DataFrame:
+    """Rows of the `by` groups (scenario, dataset) in which runs of `method` differ in its
+    options, plus the baseline's rows there: the layout of a paper's ablation table."""
+    runs = frame[frame["base_strategy"] == method]
+    varied = runs.groupby(by)["strategy"].nunique()
+    groups = varied[varied > 1].index
+    if groups.empty:
+        raise Missing(f"needs '{method}' runs of one {by} that differ in {varied_keys}")
+    keep = frame[by].isin(groups) & frame["base_strategy"].isin([method, baseline])
+    return frame[keep]
+
+
 def ordered(names, order: list[str]) -> list[str]:
     """`names` in the paper's `order` (by base name), the others after them, sorted."""
     names = list(dict.fromkeys(names))

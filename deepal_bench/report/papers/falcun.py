@@ -27,6 +27,7 @@ from deepal_bench.report.papers.common import (
     Table,
     long_rows,
     ordered,
+    variant_rows,
     variant_suffix,
 )
 
@@ -194,19 +195,10 @@ def _falcun_label(config: dict) -> str:
 
 def table3(ctx: Context) -> list[Table]:
     """Table 3: FALCUN variants x mean accuracy (%) at the paper's budgets per dataset."""
-    frame = _overall(ctx)
-    falcun = frame[frame["base_strategy"] == "falcun"]
-    varied = falcun.groupby("column")["strategy"].nunique()
-    columns = varied[varied > 1].index
-    if columns.empty:
-        raise Missing(
-            "needs 'falcun' runs of one dataset differing in strategy.gamma / "
-            "strategy.uncertainty / strategy.diversity"
-        )
-    keep = frame["column"].isin(columns) & frame["base_strategy"].isin(
-        ["falcun", ctx.options.baseline]
-    )
-    frame = frame[keep]
+    frame = variant_rows(
+        _overall(ctx), "falcun", "column", ctx.options.baseline,
+        "strategy.gamma / strategy.uncertainty / strategy.diversity",
+    )  # fmt: skip
     rounds = ctx.records.rounds.merge(
         frame[["setting", "strategy", "column", "label"]], on=["setting", "strategy"]
     )

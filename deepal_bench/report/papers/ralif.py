@@ -23,6 +23,7 @@ from deepal_bench.report.papers.common import (
     Table,
     long_rows,
     ordered,
+    variant_rows,
     variant_suffix,
 )
 from deepal_bench.report.permutation import permutation_table
@@ -156,19 +157,11 @@ def table2(ctx: Context) -> list[Table]:
 
 def ablation(ctx: Context) -> list[Table]:
     """Tables 1, 3, 4: RALIF variants (candidate selection, diversity, tau) per scenario."""
-    frame = _scenarios(ctx.overall)
-    ralif = frame[frame["base_strategy"] == "ralif"]
-    varied = ralif.groupby("scenario")["strategy"].nunique()
-    scenarios = varied[varied > 1].index
-    if scenarios.empty:
-        raise Missing(
-            "needs 'ralif' runs of one scenario that differ in strategy.variant, "
-            "strategy.diversity or strategy.tau"
-        )
-    keep = frame["scenario"].isin(scenarios) & frame["base_strategy"].isin(
-        ["ralif", ctx.options.baseline]
-    )
-    frame = _sorted(frame[keep])
+    frame = variant_rows(
+        _scenarios(ctx.overall), "ralif", "scenario", ctx.options.baseline,
+        "strategy.variant, strategy.diversity or strategy.tau",
+    )  # fmt: skip
+    frame = _sorted(frame)
     options = pd.DataFrame(
         {
             "variant": [c.get("strategy.variant", "") for c in frame["config"]],
