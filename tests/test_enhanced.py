@@ -34,7 +34,8 @@ def test_ceal_threshold_decays_cumulatively_by_default_as_deepal_plus():
     for t in (1, 2, 3):
         delta -= 0.033e-5 * t
         assert ceal_threshold(1e-5, 0.033e-5, t, "cumulative") == pytest.approx(delta)
-    assert ceal_threshold(1e-5, 0.033e-5, 7, "cumulative") == 0.0  # 1e-5 - 28 dr < 0
+    assert ceal_threshold(1e-5, 0.033e-5, 7, "cumulative") == pytest.approx(1e-5 - 28 * 0.033e-5)
+    assert ceal_threshold(1e-5, 0.033e-5, 8, "cumulative") == 0.0  # 1e-5 - 36 dr < 0
     assert build_strategy({"name": "ceal"}).decay_schedule == "cumulative"
 
 
