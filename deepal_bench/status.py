@@ -1,0 +1,369 @@
+"""`deepal-bench-status RESULTS_DIR... [--expect OVERRIDES...]`: where a sweep stands.
+
+One line per run directory below the given folders, then totals per state:
+
+- `complete`: `DONE` readable and the records pass the report's checks (`results.checks`);
+- `in progress`: a `LOCK` whose holder is live (its host:pid, the last recorded round);
+- `stale`: a `LOCK` whose holder is stale (`Holder.is_stale`), or no lock and unfinished
+  records (interrupted); either resumes on relaunch;
+- `damaged`: `DONE` present but the records fail the checks, or a file cannot be read;
+- `failed`: no lock, no `DONE`, and the job log (Hydra's `deepal-bench.log`) ends with an
+  ERROR line, which is shown.
+
+With `--expect OVERRIDES...` (the overrides the sweep was launched with) every job of that
+sweep is expanded as Hydra's basic sweeper does (`deepal_bench.sweep`) and the jobs that are
+neither complete nor in progress are printed as `deepal-bench -m ...` lines that launch only
+them.
+
+Reading a results folder runs nothing from it and writes nothing: config.yaml is parsed with
+`yaml.safe_load`, the CSVs and the lock as data, and `state.pt` is only looked for, never
+opened (docs/records.md, "Trust model").
+"""
+
+import argparse
+import csv
+import os
+import re
+import shlex
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+from deepal_bench.results import schema
+from deepal_bench.results.checks import expected_rounds
+from deepal_bench.results.collect import Run, load_run
+from deepal_bench.results.io import read_done
+from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
+from deepal_bench.sweep import Job, expand
+
+PROG = "deepal-bench-status"
+LOG_FILE = "deepal-bench.log"  # Hydra's job log: `hydra.job.name` + ".log" (conf/config.yaml)
+MARKERS = (schema.CONFIG_FILE, schema.STATE_FILE, schema.ROUNDS_FILE, schema.DONE_FILE,
+           schema.LOCK_FILE, LOG_FILE)  # fmt: skip
+RECORDS = (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE)
+COMPLETE, IN_PROGRESS, STALE, DAMAGED, FAILED = (
+    "complete", "in progress", "stale", "damaged", "failed",
+)  # fmt: skip
+STATES = (COMPLETE, IN_PROGRESS, STALE, DAMAGED, FAILED)
+DEFAULT_LOCK_TIMEOUT = 300.0  # conf/config.yaml `lock_timeout`
+# Hydra's default job-log format: `[time][logger][LEVEL] - message`; other lines continue
+# the record above them (tracebacks).
+LOG_RECORD = re.compile(r"\[[^\]]*\]\[[^\]]*\]\[([A-Z]+)\] - (.*)")
+# Trials a launch asked for, from its start/resume line or its per-round line (loop.py).
+LOG_TRIALS = re.compile(r"(\d+) trials, records in |^trial \d+/(\d+) round \d+/\d+:")
+
+
+class Unreadable(Exception):
+    """A file of a run directory that cannot be parsed (the message says which and why)."""
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The state of one run directory, why, and its complete trials (complete runs)."""
+
+    path: Path
+    state: str
+    detail: str
+    trials: int = 0
+
+    def line(self) -> str:
+        return f"{self.state:<11}  {self.path}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class LogTail:
+    """What a run's job log says last: the ERROR message ending it, the trials asked for."""
+
+    error: str | None = None
+    trials: int | None = None
+
+
+def find_run_dirs(roots: list[Path]) -> list[Path]:
+    """Every folder below `roots` (or a root itself) holding a record, a lock or a job log;
+    Hydra's `.hydra/` folders are not run directories."""
+    found = set()
+    for root in roots:
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = [s for s in subfolders if s != ".hydra"]
+            if any(name in files for name in MARKERS):
+                found.add(Path(folder))
+    return sorted(found)
+
+
+def read_log(path: Path) -> LogTail:
+    """The error that ends the job log (if its last record is an ERROR) and the trials the
+    last launch asked for; an empty LogTail when there is no log."""
+    try:
+        text = (path / LOG_FILE).read_text(errors="replace")
+    except FileNotFoundError:
+        return LogTail()
+    except OSError as err:
+        raise Unreadable(f"{LOG_FILE} cannot be read ({err.strerror})") from err
+    records = [m for m in map(LOG_RECORD.fullmatch, text.splitlines()) if m]
+    trials = [next(filter(None, t.groups())) for r in records if (t := LOG_TRIALS.search(r[2]))]
+    last = records[-1] if records else None
+    return LogTail(
+        error=last[2] if last and last[1] in ("ERROR", "CRITICAL") else None,
+        trials=int(trials[-1]) if trials else None,
+    )
+
+
+def read_config(path: Path) -> dict | None:
+    """config.yaml as plain data (`yaml.safe_load`, never resolved), None when absent."""
+    try:
+        data = yaml.safe_load((path / schema.CONFIG_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise Unreadable(f"{schema.CONFIG_FILE} cannot be read ({type(err).__name__})") from err
+    if not isinstance(data, dict):
+        raise Unreadable(f"{schema.CONFIG_FILE} is not a mapping")
+    return data
+
+
+def last_round(path: Path) -> tuple[int, int] | None:
+    """(trial, round) of the last row of rounds.csv, None when no round is recorded."""
+    try:
+        with open(path / schema.ROUNDS_FILE, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return max(((int(r["trial"]), int(r["round"])) for r in rows), default=None)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as err:
+        raise Unreadable(f"{schema.ROUNDS_FILE} cannot be read ({type(err).__name__})") from err
+
+
+def progress(path: Path, tail: LogTail) -> str | None:
+    """`trial t/T, round r/R done` (the last recorded round, counted as the job log counts),
+    None before the first round is recorded."""
+    config = read_config(path) or {}
+    last = last_round(path)
+    if last is None:
+        return None
+    trial, rnd = last
+    trials = tail.trials or config.get("trials") or "?"
+    try:
+        rounds = expected_rounds(config["budget"]) - 1
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        rounds = "?"
+    return f"trial {trial + 1}/{trials}, round {rnd}/{rounds} done"
+
+
+def _progress_or_why(path: Path, tail: LogTail) -> str:
+    try:
+        return progress(path, tail) or "no round recorded yet"
+    except Unreadable as err:
+        return f"progress unknown: {err}"
+
+
+def _lock_timeout(path: Path, given: float | None) -> float:
+    """`given`, else the run's own `lock_timeout` (its config.yaml), else the default."""
+    if given is not None:
+        return given
+    try:
+        value = (read_config(path) or {}).get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        return float(value)
+    except (Unreadable, TypeError, ValueError):
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _locked(path: Path, timeout: float, tail: LogTail) -> RunStatus:
+    """The state of a run directory holding a LOCK: in progress or stale."""
+    lock = path / schema.LOCK_FILE
+    holder: Holder | None = read_holder(lock)
+    now = time.time()
+    where = _progress_or_why(path, tail)
+    if holder is None:
+        try:
+            age = now - lock.stat().st_mtime
+        except FileNotFoundError:  # released while we looked
+            return run_status(path, timeout)
+        if age < UNREADABLE_GRACE:
+            return RunStatus(path, IN_PROGRESS, f"{where}; a process is taking its lock")
+        return RunStatus(path, STALE, f"{where}; unreadable lock file, resumes on relaunch")
+    if not holder.is_stale(timeout, now):
+        return RunStatus(path, IN_PROGRESS, f"{where}; held by {holder.describe()}")
+    silent = now - holder.heartbeat
+    why = f"no heartbeat for {_duration(silent)}" if silent > timeout else "its process is gone"
+    return RunStatus(
+        path, STALE, f"{where}; lock of {holder.describe()}, {why}; resumes on relaunch"
+    )
+
+
+def _finished(path: Path) -> RunStatus:
+    """The state of a run directory marked complete: complete or damaged."""
+    loaded = load_run(path)
+    if isinstance(loaded, Run):
+        trials = len(loaded.summary)
+        return RunStatus(path, COMPLETE, _count(trials, "trial"), trials)
+    why = loaded.reason.removeprefix("damaged records (").removesuffix(")")
+    return RunStatus(path, DAMAGED, why)
+
+
+def _unfinished(path: Path, tail: LogTail) -> RunStatus:
+    """The state of a run directory without lock or completion marker."""
+    if tail.error is not None:
+        return RunStatus(path, FAILED, tail.error)
+    try:
+        where = progress(path, tail)
+    except Unreadable as err:
+        return RunStatus(path, DAMAGED, str(err))
+    identified = any((path / n).exists() for n in (schema.CONFIG_FILE, schema.STATE_FILE))
+    if not identified and any((path / n).exists() for n in RECORDS):
+        return RunStatus(
+            path, DAMAGED, f"records without {schema.CONFIG_FILE} or {schema.STATE_FILE}"
+        )
+    if where is None:
+        return RunStatus(path, STALE, "interrupted before its first round, resumes on relaunch")
+    return RunStatus(path, STALE, f"interrupted at {where}, resumes on relaunch")
+
+
+def run_status(path: Path, lock_timeout: float | None = None) -> RunStatus:
+    """The state of one run directory (`lock_timeout` None: the run's own setting)."""
+    try:
+        tail = read_log(path)
+    except Unreadable as err:
+        return RunStatus(path, DAMAGED, str(err))
+    if (path / schema.LOCK_FILE).exists():
+        return _locked(path, _lock_timeout(path, lock_timeout), tail)
+    if read_done(path) is not None:
+        return _finished(path)
+    return _unfinished(path, tail)
+
+
+def totals(statuses: list[RunStatus]) -> str:
+    counts = Counter(s.state for s in statuses)
+    return f"{_count(len(statuses), 'run')}: " + ", ".join(f"{counts[s]} {s}" for s in STATES)
+
+
+# -- --expect: the jobs of a sweep that are still to run -----------------------------------
+
+
+def _split(override: str) -> tuple[str, str | None]:
+    key, sep, value = override.partition("=")
+    return key, value if sep else None
+
+
+def grids(jobs: list[list[str]]) -> list[list[str]]:
+    """Override lists that launched with `deepal-bench -m` run exactly `jobs`, each once.
+
+    Jobs of one sweep carry the same keys in the same order. Jobs equal on every key but
+    one are merged into one comma-separated sweep of that key, repeatedly, so every grid
+    is a cartesian product of jobs in `jobs` (not always the fewest grids)."""
+    boxes = [tuple((k, (v,)) for k, v in map(_split, job)) for job in jobs]
+    if len({tuple(k for k, _ in box) for box in boxes}) > 1:
+        return [list(job) for job in jobs]
+    changed = True
+    while changed:
+        changed = False
+        for axis in range(len(boxes[0]) if boxes else 0):
+            merged: dict[tuple, list] = {}
+            for box in boxes:
+                merged.setdefault(box[:axis] + box[axis + 1 :], []).extend(box[axis][1])
+            if len(merged) < len(boxes):
+                key = boxes[0][axis][0]
+                boxes = [
+                    rest[:axis] + ((key, tuple(dict.fromkeys(values))),) + rest[axis:]
+                    for rest, values in merged.items()
+                ]
+                changed = True
+    return [[k if vs == (None,) else f"{k}={','.join(vs)}" for k, vs in box] for box in boxes]
+
+
+def launch_lines(jobs: list[list[str]]) -> list[str]:
+    return [shlex.join(["deepal-bench", "-m", *grid]) for grid in grids(jobs)]
+
+
+def _is_done(status: RunStatus | None, job: Job) -> bool:
+    return status is not None and status.state == COMPLETE and status.trials >= job.config.trials
+
+
+def expect_report(jobs: list[Job], lock_timeout: float | None) -> list[str]:
+    """The sweep's totals and the `deepal-bench -m` lines that launch its missing jobs."""
+    statuses = [
+        run_status(Path(job.run_dir), lock_timeout) if Path(job.run_dir).is_dir() else None
+        for job in jobs
+    ]
+    done = sum(_is_done(s, j) for s, j in zip(statuses, jobs, strict=True))
+    running = sum(s is not None and s.state == IN_PROGRESS for s in statuses)
+    todo = [
+        (s, j)
+        for s, j in zip(statuses, jobs, strict=True)
+        if not _is_done(s, j) and not (s is not None and s.state == IN_PROGRESS)
+    ]
+    kinds = Counter(
+        "not started" if s is None else "fewer trials" if s.state == COMPLETE else s.state
+        for s, _ in todo
+    )
+    head = f"expected sweep: {_count(len(jobs), 'job')}, {done} complete, {running} in progress, "
+    if not todo:
+        return [head + "nothing to launch"]
+    why = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return [head + f"{len(todo)} to launch ({why}):", *launch_lines([j.overrides for _, j in todo])]
+
+
+# -- command line --------------------------------------------------------------------------
+
+
+def _fail(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage=f"{PROG} RESULTS_DIR... [--lock-timeout S] [--expect OVERRIDES...]",
+        description="One line per run directory below RESULTS_DIR (complete, in progress, "
+        "stale, damaged, failed), then totals. Reads records and logs only; never writes.",
+        epilog="--expect OVERRIDES... comes last: the overrides the sweep was launched with "
+        "(`-m` may be given); prints `deepal-bench -m` lines launching the jobs that are "
+        "neither complete nor in progress.",
+    )
+    parser.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR")
+    parser.add_argument(
+        "--lock-timeout", type=float, default=None, metavar="S",
+        help="seconds without a heartbeat after which a lock is stale (default: each run's "
+        f"own lock_timeout, else {DEFAULT_LOCK_TIMEOUT:g})",
+    )  # fmt: skip
+    return parser
+
+
+def _expected_jobs(overrides: list[str]) -> list[Job]:
+    overrides = [o for o in overrides if o not in ("-m", "--multirun")]
+    try:
+        return expand(overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        _fail(f"bad --expect overrides {' '.join(overrides)!r}: {reason}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (`deepal-bench-status`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    expect = argv[argv.index("--expect") + 1 :] if "--expect" in argv else None
+    args = _parser().parse_args(argv[: argv.index("--expect")] if expect is not None else argv)
+    for root in args.results_dirs:
+        if not root.is_dir():
+            _fail(f"RESULTS_DIR '{root}' is not a folder")
+    jobs = _expected_jobs(expect) if expect is not None else None
+    statuses = [run_status(path, args.lock_timeout) for path in find_run_dirs(args.results_dirs)]
+    for status in statuses:
+        print(status.line())
+    print(totals(statuses))
+    if jobs is not None:
+        print("\n".join(expect_report(jobs, args.lock_timeout)))
