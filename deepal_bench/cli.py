@@ -3,7 +3,8 @@
 Each job writes its records into `output_dir` (by default
 `<results_root>/<dataset>/<model>/<strategy>/<estimator>-<selection>/<budget>/seed<S>-<hash>`),
 resumes it when interrupted and skips it when complete. Bad input ends with a one-paragraph
-error naming the key and the valid choices (exit status 2).
+error naming the key and the valid choices (exit status 2). In a sweep a failing job is
+logged and reported and the others still run; the sweep then exits with status 2.
 """
 
 import logging
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from deepal_bench.config import CONF_DIR, run_path
@@ -22,12 +24,17 @@ from deepal_bench.placement import from_hydra, scheduler_cpus
 from deepal_bench.store import LockLost
 
 log = logging.getLogger("deepal_bench")
+FAILED_JOBS: list[str] = []  # jobs of this process's sweep that failed (basic launcher)
 
 
 def _fail(message: str) -> None:
     log.error(message)
     print(f"deepal-bench: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def _in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _lost(err: LockLost, output_dir: Path) -> str:
@@ -68,7 +75,13 @@ def _app(cfg: DictConfig) -> None:
     try:
         state = run(cfg, output_dir, from_hydra())
     except (ConfigError, LockLost) as err:
-        _fail(str(err) if isinstance(err, ConfigError) else _lost(err, output_dir))
+        message = str(err) if isinstance(err, ConfigError) else _lost(err, output_dir)
+        if not _in_sweep():
+            _fail(message)
+        log.error(message)
+        print(f"deepal-bench: error in {output_dir}: {message}", file=sys.stderr)
+        FAILED_JOBS.append(str(output_dir))
+        return
     done = [row for row in state.summary if row["trial"] < cfg.trials]
     if done:
         aubcs = [row["aubc"] for row in done]
@@ -81,4 +94,12 @@ def _app(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (`deepal-bench`)."""
+    FAILED_JOBS.clear()
     _app()
+    if FAILED_JOBS:
+        print(
+            f"deepal-bench: {len(FAILED_JOBS)} job(s) of the sweep failed (their errors are "
+            f"above and in each run's deepal-bench.log): {', '.join(FAILED_JOBS)}",
+            file=sys.stderr,
+        )
+        sys.exit(2)

@@ -43,9 +43,8 @@ from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
 from deepal_bench.sweep import Job, expand
 
 PROG = "deepal-bench-status"
-LOG_FILE = "deepal-bench.log"  # Hydra's job log: `hydra.job.name` + ".log" (conf/config.yaml)
 MARKERS = (schema.CONFIG_FILE, schema.STATE_FILE, schema.ROUNDS_FILE, schema.DONE_FILE,
-           schema.LOCK_FILE, LOG_FILE)  # fmt: skip
+           schema.LOCK_FILE, schema.LOG_FILE)  # fmt: skip
 RECORDS = (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE)
 COMPLETE, IN_PROGRESS, STALE, DAMAGED, FAILED = (
     "complete", "in progress", "stale", "damaged", "failed",
@@ -100,11 +99,11 @@ def read_log(path: Path) -> LogTail:
     """The error that ends the job log (if its last record is an ERROR) and the trials the
     last launch asked for; an empty LogTail when there is no log."""
     try:
-        text = (path / LOG_FILE).read_text(errors="replace")
+        text = (path / schema.LOG_FILE).read_text(errors="replace")
     except FileNotFoundError:
         return LogTail()
     except OSError as err:
-        raise Unreadable(f"{LOG_FILE} cannot be read ({err.strerror})") from err
+        raise Unreadable(f"{schema.LOG_FILE} cannot be read ({err.strerror})") from err
     records = [m for m in map(LOG_RECORD.fullmatch, text.splitlines()) if m]
     trials = [next(filter(None, t.groups())) for r in records if (t := LOG_TRIALS.search(r[2]))]
     last = records[-1] if records else None

@@ -40,3 +40,13 @@ def test_a_failed_run_leaves_its_error_in_the_log(monkeypatch, tmp_path, bad):
     (log,) = tmp_path.rglob("deepal-bench.log")
     last = log.read_text().splitlines()[-1]
     assert "[ERROR]" in last and "budget.quota=100000" in last
+
+
+def test_a_failing_job_does_not_stop_the_sweep(monkeypatch, tmp_path, capsys):
+    """One job refused (its budget does not fit): the other jobs still run, exit status 2."""
+    status = run_cli(monkeypatch, "-m", "budget.quota=100000,10", "strategy=random,entropy",
+                     *TINY[:2], "budget.initial=10", "budget.batch=10", "trainer.epochs=1",
+                     f"results_root={tmp_path}")  # fmt: skip
+    assert status == 2
+    assert len(list(tmp_path.rglob("DONE"))) == 2
+    assert "2 job(s) of the sweep failed" in capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     (failed / ".hydra" / "config.yaml").write_text("seed: 0\n")
     error = ("budget.quota=100000 plus budget.initial=10 is larger than the training pool "
              "(124 points); lower budget.quota to at most 114.")  # fmt: skip
-    (failed / status.LOG_FILE).write_text(
+    (failed / schema.LOG_FILE).write_text(
         "[2026-11-30 17:02:11,001][deepal_bench.loop][INFO] - started: entropy on wine\n"
         f"[2026-11-30 17:02:12,002][deepal_bench][ERROR] - {error}\n"
     )
@@ -170,7 +170,7 @@ def test_a_run_that_failed_for_real_shows_its_error(tmp_path, monkeypatch, capsy
 def test_a_later_launch_after_an_error_is_not_failed(tmp_path, capsys):
     path = tmp_path / "run"
     path.mkdir()
-    (path / status.LOG_FILE).write_text(
+    (path / schema.LOG_FILE).write_text(
         "[t][deepal_bench][ERROR] - output_dir 'x' is in use by node17:1 since today\n"
         "[t][deepal_bench.loop][INFO] - resumed: entropy on wine at trial 0 round 0 of 5 "
         "trials, records in x\n"

@@ -9,6 +9,7 @@ SUMMARY_FILE = "summary.csv"
 STATE_FILE = "state.pt"
 DONE_FILE = "DONE"
 LOCK_FILE = "LOCK"
+LOG_FILE = "deepal-bench.log"  # Hydra's job log (hydra.job.name: deepal-bench in conf/config.yaml)
 STATE_FORMAT = 2  # version of the plain-container layout of state.pt (store.RunState)
 TEMP_SUFFIX = ".tmp"  # interrupted atomic writes leave `.<name>.<random>.tmp` files
 
