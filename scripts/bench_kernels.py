@@ -359,7 +359,8 @@ def _rows(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[dic
         rows = _floor_suite(bool(args.deepal_plus), bool(args.reference_python))
         return [r for r in rows if not names or r["kernel"] in names]
     sizes = [int(s) for s in args.sizes.split(",")]
-    return [{"kernel": k, "n_pool": n, "select": args.select} for n in sizes for k in names or KERNELS]
+    names = names or list(KERNELS)
+    return [{"kernel": k, "n_pool": n, "select": args.select} for n in sizes for k in names]
 
 
 def main() -> None:
