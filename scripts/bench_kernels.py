@@ -23,7 +23,9 @@ status=timeout. For the distance kernels the child also measures the matrix-vect
 of the N x D embeddings on the same machine (`gemv_gmacs`, best of 10) and writes the floor
 of one such product per pick, select * N * D / throughput, and seconds / floor. Inputs:
 probabilities softmax(3 z), embeddings z (standard normal), `--labeled` labeled embeddings,
-`--passes` MC samples for BatchBALD.
+`--passes` MC samples for BatchBALD: softmax(3 (sqrt(rho) z + sqrt(1 - rho) z_k)) with one z
+shared by all samples and rho = `--mc-correlation` (0: independent samples, the setting of
+issue 14; near 1: samples that agree, as MC dropout on a trained model).
 """
 
 import argparse
@@ -64,6 +66,7 @@ COLUMNS = (
     "n_labeled",
     "passes",
     "configs",
+    "mc_correlation",
     "seconds",
     "peak_mib",
     "gemv_gmacs",
@@ -76,7 +79,9 @@ COLUMNS = (
 
 
 def _floor_suite(deepal_plus: bool, reference: bool) -> list[dict]:
-    """The rows of issue 14: (kernel, n, select) with D = 512, C = 10, 1,000 labeled."""
+    """The rows of issue 14: (kernel, n, select[, mc_correlation]), D = 512, C = 10, 1,000
+    labeled; BatchBALD also on agreeing MC samples (rho = 0.99), whose posteriors over the
+    samples stay spread, so every configuration goes through the GEMM."""
     rows = [
         ("kcenter", 20_000, 500),
         ("kmeanspp", 20_000, 500),
@@ -85,12 +90,18 @@ def _floor_suite(deepal_plus: bool, reference: bool) -> list[dict]:
         ("badge", 700_000, 1000),
         ("batchbald", 10_000, 100),
         ("batchbald", 10_000, 1000),
+        ("batchbald", 10_000, 100, 0.99),
+        ("batchbald", 10_000, 1000, 0.99),
     ]
     if deepal_plus:
         rows[3:3] = [("deepal_plus_kcenter", 20_000, 500), ("deepal_plus_badge", 20_000, 500)]
     if reference:
         rows.append(("batchbald_redux", 10_000, 100))
-    return [{"kernel": k, "n_pool": n, "select": s} for k, n, s in rows]
+    specs = [{"kernel": r[0], "n_pool": r[1], "select": r[2]} for r in rows]
+    for spec, row in zip(specs, rows, strict=True):
+        if len(row) > 3:
+            spec["mc_correlation"] = row[3]
+    return specs
 
 
 def _rss_bytes() -> int:
@@ -124,7 +135,10 @@ def _inputs(args: argparse.Namespace, device) -> dict:
     n, dim, classes, n_labeled = args.n, args.dim, args.classes, args.labeled
     g = torch.Generator().manual_seed(0)
     if args.kernel in ("batchbald", "batchbald_redux"):
-        mc = torch.softmax(3.0 * torch.randn(args.passes, n, classes, generator=g), 2)
+        rho = args.mc_correlation
+        shared = torch.randn(1, n, classes, generator=g)
+        own = torch.randn(args.passes, n, classes, generator=g)
+        mc = torch.softmax(3.0 * (rho**0.5 * shared + (1 - rho) ** 0.5 * own), 2)
         return {"mc": mc.to(device)}
     emb = torch.randn(n, dim, generator=g)
     probs = torch.softmax(3.0 * torch.randn(n, classes, generator=g), 1)
@@ -296,15 +310,16 @@ def child(args: argparse.Namespace) -> None:
 
 def _run_row(args: argparse.Namespace, spec: dict, env: dict) -> dict:
     """One subprocess measurement; returns the CSV row."""
+    rho = spec.get("mc_correlation", args.mc_correlation)
     row = {"dim": args.dim, "classes": args.classes, "n_labeled": args.labeled, **spec}
-    batchbald = spec["kernel"] in ("batchbald", "batchbald_redux")
-    if batchbald:
-        row.update(passes=args.passes, configs=args.configs)
+    if spec["kernel"] in ("batchbald", "batchbald_redux"):
+        row.update(passes=args.passes, configs=args.configs, mc_correlation=rho)
     python = args.reference_python if spec["kernel"] == "batchbald_redux" else sys.executable
     cmd = [python, __file__, "--child", "--kernel", spec["kernel"], "--n", str(spec["n_pool"]),
            "--dim", str(args.dim), "--classes", str(args.classes),
            "--select", str(spec["select"]), "--labeled", str(args.labeled),
            "--passes", str(args.passes), "--configs", str(args.configs),
+           "--mc-correlation", str(rho),
            "--threads", str(args.threads), "--device", args.device]  # fmt: skip
     if args.deepal_plus:
         cmd += ["--deepal-plus", args.deepal_plus]
@@ -332,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--labeled", type=int, default=1000)
     parser.add_argument("--passes", type=int, default=20, help="BatchBALD MC samples")
     parser.add_argument("--configs", type=int, default=1000, help="BatchBALD max_configs")
+    parser.add_argument(
+        "--mc-correlation", type=float, default=0.0, help="BatchBALD: logit correlation of samples"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")

@@ -36,6 +36,10 @@ _POSTERIOR_FLOOR = 1e-20
 """Posterior weights below this are zero in the float32 screen: their products with
 probabilities >= EPS would be denormal floats (~100x slower on x86); the dropped mass, at most
 K * 1e-20, is far below float32 resolution."""
+_POINT_MASS = 1e-8
+"""A posterior with all but this much mass on one MC sample counts as a point mass in the
+float32 screen (entropy error < 1e-6 nats, below the screen's own; the float64 rescoring of the
+shortlist never takes this shortcut)."""
 _CHUNK_ENTRIES_CPU = 1 << 22
 """Entries of the configurations x chunk*C float32 buffer on CPU (16 MiB)."""
 _CHUNK_ENTRIES_ACCELERATOR = 1 << 26
@@ -63,7 +67,6 @@ def batchbald(
     chosen = torch.empty(n, dtype=torch.long, device=device)
     if n == 0:
         return chosen
-    flat32 = mc_probs.float().clamp_min(EPS).reshape(passes, size * classes)
     cond = _conditional_entropy(mc_probs)
     cond32 = cond.float()
     if chunk is None:
@@ -71,8 +74,9 @@ def batchbald(
         chunk = max(1, budget // (max(max_configs, classes, passes) * classes))
     taken = torch.zeros(size, dtype=torch.bool, device=device)
     configs = _Configurations(passes, device)
+    screener = _Screen(mc_probs, max(max_configs, passes), chunk)
     for i in range(n):
-        screen = _entropy_given_configs(configs, flat32, classes, chunk) - cond32
+        screen = screener.entropies(configs) - cond32
         screen.masked_fill_(taken, -math.inf)
         shortlist = torch.topk(screen, min(_SHORTLIST, size - i)).indices.sort().values
         exact = _entropy_given_configs_exact(configs, _point_probs(mc_probs, shortlist))
@@ -202,32 +206,60 @@ def _conditional_entropy(mc_probs: torch.Tensor, chunk: int = 4096) -> torch.Ten
     return out
 
 
-def _entropy_given_configs(
-    configs: _Configurations, flat32: torch.Tensor, classes: int, chunk: int
-) -> torch.Tensor:
-    """float32 estimate of H(y_i | Y_S) = sum_m weight_m H(R_m @ P_i) for every point i.
+class _Screen:
+    """float32 estimates of H(y_i | Y_S) = sum_m weight_m H(R_m @ P_i) for every point i.
 
     Per chunk of candidates: X = R @ P (one GEMM), X log X in place, then the weighted sum
     over configurations (one matrix-vector product); X > 0 since P >= EPS and R's rows sum
-    to 1.
+    to 1. On CPU, configurations whose posterior is a point mass on one MC sample k (to
+    `_POINT_MASS`) skip the GEMM: R_m @ P_i = P_ki, whose entropies are computed once, so
+    they cost one K x N matrix-vector product together (large batches concentrate the
+    posterior). On accelerators all rows go through the GEMM (no host sync for the split).
     """
-    post = configs.posterior()
-    post = torch.where(post >= _POSTERIOR_FLOOR, post, 0.0).float()
-    weight = configs.weight.float()
-    width = min(chunk, flat32.shape[1] // classes) * classes
-    xbuf = flat32.new_empty(len(post), width)
-    lbuf = torch.empty_like(xbuf)
-    acc = flat32.new_empty(flat32.shape[1])
-    for start in range(0, flat32.shape[1], width):
-        cols = flat32[:, start : start + width]
-        x = torch.mm(post, cols, out=xbuf[:, : cols.shape[1]])
-        plogp = torch.log(x, out=lbuf[:, : cols.shape[1]]).mul_(x)
-        torch.mv(plogp.T, weight, out=acc[start : start + cols.shape[1]])
-    return -acc.view(-1, classes).sum(1)
+
+    def __init__(self, mc_probs: torch.Tensor, rows: int, chunk: int) -> None:
+        passes, size, classes = mc_probs.shape
+        self.classes = classes
+        self.flat = mc_probs.float().clamp_min(EPS).reshape(passes, size * classes)
+        self.width = min(chunk, size) * classes
+        self.xbuf = self.flat.new_empty(rows * self.width)
+        self.lbuf = torch.empty_like(self.xbuf)
+        self.acc = self.flat.new_empty(size * classes)
+        self.split = mc_probs.device.type == "cpu"
+        if self.split:
+            plogp = self.flat * self.flat.log()
+            self.sample_entropy = -plogp.view(passes, size, classes).sum(2).T.contiguous()
+
+    def entropies(self, configs: _Configurations) -> torch.Tensor:
+        post, weight = configs.posterior(), configs.weight
+        out = None
+        if self.split:
+            top, sample = post.max(1)
+            mass = top >= 1.0 - _POINT_MASS
+            if bool(mass.any()):
+                per_sample = torch.zeros(post.shape[1], dtype=weight.dtype)
+                per_sample.index_add_(0, sample[mass], weight[mass])
+                out = self.sample_entropy @ per_sample.float()
+                post, weight = post[~mass], weight[~mass]
+        if len(post) == 0:
+            return out
+        gemm = self._gemm_entropies(post, weight)
+        return gemm if out is None else out.add_(gemm)
+
+    def _gemm_entropies(self, post: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        post = torch.where(post >= _POSTERIOR_FLOOR, post, 0.0).float()
+        weight = weight.float()
+        for start in range(0, self.flat.shape[1], self.width):
+            cols = self.flat[:, start : start + self.width]
+            shape = (len(post), cols.shape[1])
+            x = torch.mm(post, cols, out=self.xbuf[: shape[0] * shape[1]].view(shape))
+            plogp = torch.log(x, out=self.lbuf[: x.numel()].view(shape)).mul_(x)
+            torch.mv(plogp.T, weight, out=self.acc[start : start + cols.shape[1]])
+        return -self.acc.view(-1, self.classes).sum(1)
 
 
 def _entropy_given_configs_exact(configs: _Configurations, probs: torch.Tensor) -> torch.Tensor:
-    """float64 `_entropy_given_configs` for the points whose K x L x C `probs` are given."""
+    """float64 `_Screen.entropies` for the points whose K x L x C `probs` are given."""
     passes, points, classes = probs.shape
     x = configs.posterior() @ probs.reshape(passes, points * classes)
     return -(configs.weight @ (x * x.log())).view(points, classes).sum(1)
