@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from deepal_bench import kernels
-from deepal_bench.kernels.batchbald import batch_conditional_entropy
+from deepal_bench.kernels.batchbald import (
+    _Configurations,
+    _entropy_given_configs_exact,
+    _point_probs,
+    _Screen,
+    batch_conditional_entropy,
+)
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -145,6 +151,23 @@ def test_sampled_picks_are_near_the_exact_greedy_ones():
         assert len(set(picks)) == 14
         regrets.append(_per_pick_regret(mc, picks, start=8))
     assert sum(regrets) / len(regrets) < 0.005
+
+
+@pytest.mark.parametrize(("scale", "shared"), [(3.0, 0.0), (1.0, 2.0)])
+def test_float32_screen_matches_the_float64_estimate(scale, shared):
+    # Sharp, independent samples: after 30 labels 99% of the configurations' posteriors are
+    # a point mass on one sample and skip the GEMM. Agreeing samples: none are. Either way
+    # the screen is within float32 error of the float64 estimate.
+    g = gen(8)
+    logits = shared * torch.randn(1, 500, 6, generator=g) + torch.randn(12, 500, 6, generator=g)
+    mc = torch.softmax(scale * logits, 2)
+    configs = _Configurations(12, mc.device)
+    chosen = torch.arange(30)
+    for j in range(30):
+        configs.add(chosen[j : j + 1], mc, chosen[: j + 1], 6, 300, gen(9))
+    exact = _entropy_given_configs_exact(configs, _point_probs(mc, torch.arange(500)))
+    screen = _Screen(mc, rows=300, chunk=64).entropies(configs)
+    assert (screen.double() - exact).abs().max() < 1e-5
 
 
 # --- edge cases ----------------------------------------------------------------------------
