@@ -21,7 +21,9 @@ Precision: per-configuration log-likelihoods and posteriors are float64 (sums of
 b logs; the posterior is their softmax, so no joint probability ever underflows). Candidates
 are screened in float32 (the GEMM and the log dominate the cost; float32 error ~1e-6 nats) and
 the `_SHORTLIST` best are rescored in float64, which picks the argmax. Probabilities are
-floored at `EPS`. Largest tensor: configurations x chunk*C (float32).
+floored at `EPS` and renormalised in float64. Largest tensor: configurations x chunk*C
+(float32). On CPU, configurations whose posterior has collapsed onto one MC sample skip the
+GEMM (see `_Screen`); large batches reach that state, and their picks then cost O(K N).
 """
 
 import math
@@ -104,9 +106,9 @@ def batch_conditional_entropy(
     """
     passes, size, classes = mc_probs.shape
     configs = _Configurations(passes, mc_probs.device)
+    chosen = chosen.to(mc_probs.device)
     for j in range(len(chosen)):
-        pick = chosen[j : j + 1].to(mc_probs.device)
-        configs.add(pick, mc_probs, chosen[: j + 1], classes, max_configs, generator)
+        configs.add(chosen[j : j + 1], mc_probs, chosen[: j + 1], classes, max_configs, generator)
     out = torch.empty(size, dtype=torch.float64, device=mc_probs.device)
     for start in range(0, size, chunk):
         idx = torch.arange(start, min(start + chunk, size), device=mc_probs.device)
