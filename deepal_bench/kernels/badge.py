@@ -23,7 +23,7 @@ def badge(
     probs, emb = probs.float(), emb.float()
     a = probs.clone()
     a[torch.arange(len(a), device=a.device), probs.argmax(1)] -= 1.0
-    sq_norm = (a * a).sum(1) * (emb * emb).sum(1)
+    sq_norm = (a * a).sum(1) * torch.linalg.vector_norm(emb, dim=1).square_()
     scratch = torch.empty_like(sq_norm)
 
     def dist_to(c: int, out: torch.Tensor) -> torch.Tensor:
