@@ -26,10 +26,11 @@ def kcenter_greedy(
     into `pool_emb`.
 
     Speculative passes: one pass computes the distances of all points to the `speculate`
-    points with the largest running minimum in one GEMM (the pool is read once, as for one
-    matrix-vector product), then takes greedy picks while each next argmax is one of them.
-    The picks are exactly those of the one-at-a-time greedy loop; a pass yields at least
-    one. When wide passes yield few picks (clustered data), the next passes use width 1.
+    points with the largest running minimum in one GEMM (the pool is read once; on a 2-core
+    CPU a pass of 64 costs about five matrix-vector products), then takes greedy picks while
+    each next argmax is one of them. The picks are those of the one-at-a-time greedy loop; a
+    pass yields at least one, on Gaussian and clustered test pools most of its width. After
+    a wide pass that yields fewer than four picks, the next eight passes have width 1.
     """
     n = min(n, len(pool_emb))
     mean = pool_emb.float().mean(0)
