@@ -1,4 +1,6 @@
-"""Hand-checked cases for the selection kernels (scores, k-center, k-means, BADGE, FALCUN)."""
+"""Hand-checked cases for the selection kernels (scores, k-means, FALCUN, ...); k-center,
+k-means++, BADGE and BatchBALD are in tests/test_kernels_distance.py and
+tests/test_kernels_batchbald.py."""
 
 import math
 
@@ -60,41 +62,7 @@ def test_grad_norm_matches_autograd_of_entropy_wrt_head():
     assert torch.allclose(kernels.grad_norm(probs, emb), torch.stack(expected), atol=1e-10)
 
 
-# --- k-center ---------------------------------------------------------------------------
-
-
-def test_kcenter_picks_farthest_point_then_the_next_farthest():
-    pool = torch.tensor([[1.0], [2.0], [10.0], [4.0]])
-    labeled = torch.tensor([[0.0]])
-    # distances to {0}: 1, 2, 10, 4 -> pick 10; then to {0, 10}: 1, 2, -, 4 -> pick 4.
-    assert kernels.kcenter_greedy(pool, labeled, 2).tolist() == [2, 3]
-    assert kernels.kcenter_greedy(pool, labeled, 10).tolist() == [2, 3, 1, 0]
-
-
-def test_kcenter_without_labeled_points_starts_farthest_from_the_mean():
-    pool = torch.tensor([[0.0], [1.0], [2.0], [9.0]])
-    assert kernels.kcenter_greedy(pool, torch.empty(0, 1), 1).tolist() == [3]
-
-
-def test_kcenter_never_picks_a_near_duplicate_of_a_labeled_point():
-    # Large norms: the expanded ||a||^2 - 2ab + ||b||^2 is slightly negative for the
-    # duplicate; clamped at 0 it is never "far" (no NaN from sqrt of a negative).
-    big = torch.full((1, 64), 1000.0) + torch.linspace(0, 1, 64)
-    pool = torch.cat([big + 1e-4, big + 0.5, big + 0.25])
-    chosen = kernels.kcenter_greedy(pool, big, 2)
-    assert 0 not in chosen.tolist()
-    assert chosen.tolist() == [1, 2]
-
-
-def test_min_sq_dists_chunks_agree_with_the_full_matrix():
-    from deepal_bench.kernels.distances import min_sq_dists, sq_dists
-
-    torch.manual_seed(1)
-    a, b = torch.randn(50, 7), torch.randn(30, 7)
-    assert torch.allclose(min_sq_dists(a, b, chunk=8), sq_dists(a, b).min(1).values, atol=1e-5)
-
-
-# --- k-means / k-means++ / BADGE ----------------------------------------------------------
+# --- k-means (k-center, k-means++, BADGE: tests/test_kernels_distance.py) -------------------
 
 
 def _two_symmetric_clusters() -> tuple[torch.Tensor, int, int]:
@@ -124,43 +92,6 @@ def test_weighted_kmeans_moves_the_centroid_to_the_heavy_point():
     w = torch.tensor([1.0, 1.0, 50.0, 1.0])
     chosen = kmeans_select(pts, 2, gen(), weights=w)
     assert sorted(chosen.tolist()) == [2, 3]
-
-
-def test_kmeanspp_on_identical_points_falls_back_to_distinct_uniform_draws():
-    chosen = kernels.kmeanspp(torch.ones(20, 3), 5, gen())
-    assert len(set(chosen.tolist())) == 5
-
-
-def test_badge_starts_at_the_largest_gradient_and_samples_by_factorised_distance():
-    probs = torch.tensor([[0.6, 0.4], [0.6, 0.4], [0.9, 0.1]])
-    emb = torch.tensor([[2.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
-    # gradient embeddings (p - onehot) ⊗ h: g_0 = g_1 = [-.8, 0, .8, 0] (largest norm, the
-    # first centre), g_2 = [-.1, 0, .1, 0] is the only point at positive D^2 from it.
-    for seed in range(5):
-        assert kernels.badge(probs, emb, 2, gen(seed)).tolist() == [0, 2]
-
-
-def test_badge_factorised_distances_equal_explicit_gradient_embeddings():
-    torch.manual_seed(3)
-    probs = torch.softmax(torch.randn(30, 4), 1)
-    emb = torch.randn(30, 6)
-    a = probs.clone()
-    a[torch.arange(30), probs.argmax(1)] -= 1
-    g = (a[:, :, None] * emb[:, None, :]).reshape(30, -1)
-    first = int(g.norm(dim=1).argmax())
-    # With n=2 the second centre is drawn prop. to ||g_i - g_first||^2; the explicit
-    # distribution's inverse CDF at the generator's first uniform must give the same point.
-    u = torch.rand(1, generator=gen(7), dtype=torch.float64).item()
-    d2 = ((g - g[first]) ** 2).sum(1).double()
-    cdf = torch.cumsum(d2, 0)
-    expected = int(torch.searchsorted(cdf, torch.tensor([u * d2.sum()]), right=True))
-    assert kernels.badge(probs, emb, 2, gen(7)).tolist() == [first, expected]
-
-
-def test_badge_all_zero_gradients_does_not_hang_and_returns_distinct_points():
-    probs = torch.nn.functional.one_hot(torch.arange(10) % 3, 3).float()
-    chosen = kernels.badge(probs, torch.randn(10, 4), 6, gen())
-    assert len(set(chosen.tolist())) == 6
 
 
 # --- FALCUN -------------------------------------------------------------------------------
@@ -193,32 +124,6 @@ def test_falcun_large_gamma_concentrates_on_the_most_relevant_point():
     probs = torch.tensor([[0.5, 0.5], [0.99, 0.01]])
     # r = [2, .02 + 0]: r^10 ratio ~ 1e20 -> always the first point.
     assert all(int(kernels.falcun(probs, 1, 10.0, gen(s))) == 0 for s in range(50))
-
-
-# --- BatchBALD ------------------------------------------------------------------------------
-
-
-def _duplicate_mc() -> torch.Tensor:
-    # Points 0 and 1 are identical and most informative; point 2 is independent of them.
-    a = torch.tensor([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1], [0.1, 0.9]])
-    c = torch.tensor([[0.8, 0.2], [0.8, 0.2], [0.2, 0.8], [0.2, 0.8]])
-    return torch.stack([a, a, c], dim=1)  # K=4 passes x N=3 x C=2
-
-
-def test_batchbald_single_pick_is_bald_and_it_skips_duplicates():
-    mc = _duplicate_mc()
-    assert int(kernels.batchbald(mc, 1, gen())) == int(kernels.bald(mc).argmax())
-    assert kernels.bald(mc).topk(2).indices.tolist() == [0, 1]
-    assert kernels.batchbald(mc, 2, gen()).tolist() == [0, 2]
-
-
-def test_batchbald_sampled_joint_agrees_with_the_exact_joint():
-    torch.manual_seed(0)
-    mc = torch.softmax(3 * torch.randn(8, 40, 3), -1)
-    exact = kernels.batchbald(mc, 4, gen(), max_configs=10_000)
-    sampled = kernels.batchbald(mc, 4, gen(), max_configs=2_000)
-    assert exact[:2].tolist() == sampled[:2].tolist()  # exact until 3^3 > max_configs
-    assert len(set(sampled.tolist())) == 4
 
 
 # --- Cluster-Margin, ALFA-Mix, PCA, mean shift ----------------------------------------------

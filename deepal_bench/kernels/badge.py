@@ -9,7 +9,7 @@ and the N x C*D embedding matrix is never built.
 
 import torch
 
-from deepal_bench.kernels.kmeanspp import _dsquared_seeding
+from deepal_bench.kernels.sampling import dsquared_seeding
 
 
 def badge(
@@ -20,14 +20,15 @@ def badge(
     The first center is the point with the largest gradient norm (as in the BADGE
     reference code); later ones are D^2-sampled with `generator`.
     """
-    n = min(n, len(probs))
     probs, emb = probs.float(), emb.float()
     a = probs.clone()
     a[torch.arange(len(a), device=a.device), probs.argmax(1)] -= 1.0
-    sq_norm = (a * a).sum(1) * (emb * emb).sum(1)
+    sq_norm = (a * a).sum(1) * torch.linalg.vector_norm(emb, dim=1).square_()
+    scratch = torch.empty_like(sq_norm)
 
-    def dist_to(c: int) -> torch.Tensor:
-        cross = (a @ a[c]) * (emb @ emb[c])
-        return (sq_norm + sq_norm[c] - 2.0 * cross).clamp_min_(0.0)
+    def dist_to(c: int, out: torch.Tensor) -> torch.Tensor:
+        cross = torch.mv(emb, emb[c], out=out).mul_(torch.mv(a, a[c], out=scratch))
+        return torch.add(sq_norm, sq_norm[c], out=scratch).sub_(cross, alpha=2.0).clamp_min_(0.0)
 
-    return _dsquared_seeding(n, int(torch.argmax(sq_norm)), dist_to, generator)
+    initial = torch.full_like(sq_norm, float("inf"))
+    return dsquared_seeding(dist_to, initial, n, generator, first=int(torch.argmax(sq_norm)))

@@ -1,8 +1,15 @@
-"""Device-agnostic sampling helpers driven by a CPU torch.Generator."""
+"""Device-agnostic sampling helpers driven by a CPU torch.Generator, and the D^2 seeding loop
+shared by k-means++ and BADGE."""
+
+from collections.abc import Callable, Sequence
 
 import torch
 
 _BLOCK = 1024
+
+DistanceTo = Callable[[int, torch.Tensor], torch.Tensor]
+"""`dist_to(c, out)`: squared distances of all points to point c, valid until the next call
+(`out`, a float buffer of the same length, may be written and returned)."""
 
 
 def sample_proportional(
@@ -17,9 +24,18 @@ def sample_proportional(
     `exclude`.
     """
     w = weights.detach().clamp_min(0.0)
-    size = len(w)
-    pad = (-size) % _BLOCK
+    pad = (-len(w)) % _BLOCK
     padded = torch.nn.functional.pad(w, (0, pad)) if pad else w
+    return _sample_padded(padded, len(w), gen, exclude)
+
+
+def _sample_padded(
+    padded: torch.Tensor,
+    size: int,
+    gen: torch.Generator,
+    exclude: torch.Tensor | Sequence[int] | None,
+) -> int:
+    """`sample_proportional` on non-negative weights zero-padded to a multiple of 1,024."""
     sums = padded.view(-1, _BLOCK).sum(1, dtype=torch.float64)
     csum = torch.cumsum(sums, 0)
     total = float(csum[-1])
@@ -37,6 +53,45 @@ def sample_proportional(
         return start + min(idx, last)
     allowed = torch.ones(size, dtype=torch.bool)
     if exclude is not None:
-        allowed[exclude.cpu()] = False
+        allowed[torch.as_tensor(exclude, dtype=torch.long).cpu()] = False
     candidates = torch.nonzero(allowed).flatten()
     return int(candidates[torch.randint(len(candidates), (1,), generator=gen)])
+
+
+def dsquared_seeding(
+    dist_to: DistanceTo,
+    initial: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    first: int | None = None,
+) -> torch.Tensor:
+    """`n` distinct positions by D^2 sampling (the k-means++ seeding loop, Arthur &
+    Vassilvitskii 2007), over as many points as `initial` has entries.
+
+    D^2 is a running minimum: `initial` holds each point's squared distance to its nearest
+    existing centre (e.g. the labeled points), +inf where there is none; each chosen point
+    lowers it through one `dist_to` call. The first point is `first` if given, otherwise
+    drawn by D^2 when `initial` is finite, otherwise uniform. A chosen point's D^2 is set to
+    exactly 0 (not float noise), so it is never drawn again; when all D^2 are 0 (duplicated
+    points) the draw falls back to uniform among the unchosen points.
+    """
+    size = len(initial)
+    n = min(n, size)
+    padded = initial.new_zeros(size + (-size) % _BLOCK)
+    min_d = padded[:size]
+    min_d.copy_(initial.detach()).clamp_min_(0.0)
+    scratch = torch.empty_like(min_d)
+    chosen: list[int] = []
+    if first is None and n > 0:
+        if bool(torch.isinf(min_d).all()):
+            first = int(torch.randint(size, (1,), generator=generator))
+        else:
+            first = _sample_padded(padded, size, generator, None)
+    idx = first
+    for k in range(n):
+        chosen.append(idx)
+        torch.minimum(min_d, dist_to(idx, scratch), out=min_d)
+        min_d[idx] = 0.0
+        if k + 1 < n:
+            idx = _sample_padded(padded, size, generator, chosen)
+    return torch.tensor(chosen, dtype=torch.long, device=initial.device)
