@@ -398,6 +398,11 @@ OBJECTIVE = "extra forward passes in the training objective"
 
 
 def pool_passes(strategy: Strategy, mc_sampling: str) -> PoolPasses:
+    """From what the strategy asks the query context for (`needs`): one pass for
+    probabilities and embeddings (one cached forward), `mc_passes` full passes for MC
+    sampling in `train_mode` or one with `dropout` (the trunk runs once, the passes re-sample
+    a cheap tail), one over the labeled set for `labeled`; a training-coupled strategy does
+    at least one pass of its own."""
     needs = strategy.needs
     passes = int(PROBS in needs or EMBEDDINGS in needs)
     if MC_DROPOUT in needs:
@@ -478,12 +483,7 @@ def job_cost(cfg: DictConfig, table: ThroughputTable) -> JobCost:
         return cost
     spec = model_spec(model, shape.input_shape, shape.classes)
     cost.model, cost.input = spec.variant, shape_label(shape.input_shape)
-    pool = shape.n_train - budget.validation
-    queries = sum(passes.candidates * (pool - n) + passes.labeled * n for n in sizes[:-1])
-    tests = len(sizes) * shape.n_test
-    validation = len(sizes) * trainer.epochs * budget.validation
-    per_trial = queries + tests + (validation if trainer.select == "best_val" else 0)
-    cost.infer_images = trials * per_trial
+    cost.infer_images = trials * inferred_per_trial(sizes, shape, passes, budget, trainer)
     for kind in cost.hours:
         rate = table.rate(kind, spec, cost.input, trainer)
         if rate is not None:
@@ -492,6 +492,18 @@ def job_cost(cfg: DictConfig, table: ThroughputTable) -> JobCost:
             if not rate.exact or shape.approximate:
                 cost.interpolated.add(kind)
     return cost
+
+
+def inferred_per_trial(
+    sizes: list[int], shape: DataShape, passes: PoolPasses, budget: Budget, trainer: TrainerConfig
+) -> int:
+    """Images one trial infers: the query passes before every round after the first, the
+    test set every round, the validation set every epoch with `select: best_val`."""
+    pool = shape.n_train - budget.validation
+    queries = sum(passes.candidates * (pool - n) + passes.labeled * n for n in sizes[:-1])
+    tests = len(sizes) * shape.n_test
+    validation = len(sizes) * trainer.epochs * budget.validation
+    return queries + tests + (validation if trainer.select == "best_val" else 0)
 
 
 # -- the sweep -----------------------------------------------------------------------------
