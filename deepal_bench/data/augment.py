@@ -8,11 +8,12 @@ uncovered corners are black (0 before normalisation), as torchvision's PIL trans
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from deepal_bench.devices import host_to_device
 from deepal_bench.errors import ConfigError
 
 AUGMENT_KEYS = ("crop_pad", "hflip", "rotate", "translate", "resized_crop", "jitter")
@@ -30,6 +31,9 @@ class ImageAugment:
     probability `hflip`; `jitter: [brightness, contrast, saturation]` colour factors uniform
     in [1 - v, 1 + v] (applied in that order; torchvision's order is random). `mean`/`std`
     are the normalisation statistics.
+
+    Random draws come from the (CPU) generator and reach a CUDA batch through pinned,
+    non-blocking copies, so augmenting never waits for queued GPU work.
     """
 
     crop_pad: int = 0
@@ -40,17 +44,28 @@ class ImageAugment:
     jitter: tuple[float, float, float] | None = None
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
+    _stats: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def statistics(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`mean` and `std` as 1 x C x 1 x 1 tensors on the device and dtype of `like`, made
+        once per device and dtype."""
+        key = (like.device, like.dtype)
+        if key not in self._stats:
+            self._stats[key] = tuple(
+                host_to_device(torch.tensor(v, dtype=like.dtype).view(1, -1, 1, 1), like.device)
+                for v in (self.mean, self.std)
+            )
+        return self._stats[key]
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        mean, std = self.statistics(x)
         x = x * std + mean
         if self.crop_pad:
             x = _random_crop(x, self.crop_pad, gen)
         if self.rotate or self.translate or self.resized_crop:
             x = _random_affine(x, self.rotate, self.translate, self.resized_crop, gen)
         if self.hflip:
-            flip = (torch.rand(len(x), generator=gen) < self.hflip).to(x.device)
+            flip = host_to_device(torch.rand(len(x), generator=gen) < self.hflip, x.device)
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
         if self.jitter:
             x = _colour_jitter(x, self.jitter, gen)
@@ -61,8 +76,8 @@ def _random_crop(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tenso
     """Per-sample h x w windows of the padded batch, as two gathers (rows, then columns)."""
     n, c, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(x.device)
+    dy = host_to_device(torch.randint(0, 2 * pad + 1, (n,), generator=gen), x.device)
+    dx = host_to_device(torch.randint(0, 2 * pad + 1, (n,), generator=gen), x.device)
     rows = dy[:, None] + torch.arange(h, device=x.device)
     cols = dx[:, None] + torch.arange(w, device=x.device)
     out = padded.gather(2, rows[:, None, :, None].expand(n, c, h, w + 2 * pad))
@@ -101,7 +116,8 @@ def _random_affine(
             torch.stack([sin * fw, cos * fh, shift[:, 1]], 1),
         ],
         1,
-    ).to(device=x.device, dtype=x.dtype)
+    ).to(x.dtype)
+    theta = host_to_device(theta, x.device)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -113,15 +129,17 @@ def _colour_jitter(
     the greyscale image; RGB only), each factor uniform in [max(0, 1 - v), 1 + v]."""
     n = len(x)
     factors = [
-        _uniform(n, max(0.0, 1 - v), 1 + v, gen).to(x.device, x.dtype).view(n, 1, 1, 1)
+        host_to_device(_uniform(n, max(0.0, 1 - v), 1 + v, gen).to(x.dtype), x.device).view(
+            n, 1, 1, 1
+        )
         for v in strength
     ]
 
     def grey(img: torch.Tensor) -> torch.Tensor:
         if img.shape[1] != 3:
             return img.mean(1, keepdim=True)
-        weights = torch.tensor(_GRAY, dtype=img.dtype, device=img.device).view(1, 3, 1, 1)
-        return (img * weights).sum(1, keepdim=True)
+        weights = host_to_device(torch.tensor(_GRAY, dtype=img.dtype), img.device)
+        return (img * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
 
     x = (x * factors[0]).clamp(0, 1)
     level = grey(x).mean((2, 3), keepdim=True)

@@ -31,7 +31,8 @@ class QueryContext:
 
     `candidates` are dataset indices; every tensor returned is aligned with them. Inference
     uses the stored (evaluation-transformed) tensors, never training augmentation, and
-    probabilities always have `data.num_classes` columns.
+    probabilities always have `data.num_classes` columns; `amp` runs it under bf16
+    autocast (the trainer's `amp`), with float32 outputs.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class QueryContext:
         generator: torch.Generator,
         seed: int,
         batch_size: int = 1024,
+        amp: bool = False,
     ) -> None:
         self.model = model
         self.data = data
@@ -49,6 +51,7 @@ class QueryContext:
         self.generator = generator
         self.seed = seed
         self.batch_size = batch_size
+        self.amp = amp
         self.candidates = pool.unlabeled_indices()
         self._cache: dict[str, torch.Tensor] = {}
 
@@ -60,7 +63,9 @@ class QueryContext:
         return self.data.x_train[indices.to(self.data.x_train.device)]
 
     def _forward(self) -> None:
-        probs, emb = predict(self.model, self._inputs(self.candidates), self.batch_size)
+        probs, emb = predict(
+            self.model, self._inputs(self.candidates), self.batch_size, amp=self.amp
+        )
         self._cache[PROBS], self._cache[EMBEDDINGS] = probs, emb
 
     def probs(self) -> torch.Tensor:
@@ -76,7 +81,8 @@ class QueryContext:
         return self._cache[EMBEDDINGS]
 
     def _labeled_forward(self) -> None:
-        probs, emb = predict(self.model, self._inputs(self.pool.labeled_indices()), self.batch_size)
+        labeled = self._inputs(self.pool.labeled_indices())
+        probs, emb = predict(self.model, labeled, self.batch_size, amp=self.amp)
         self._cache["labeled_probs"], self._cache["labeled_embeddings"] = probs, emb
 
     def labeled_embeddings(self) -> torch.Tensor:
@@ -107,8 +113,9 @@ class QueryContext:
         key = f"mc{passes}"
         if key not in self._cache:
             self._cache[key] = mc_dropout_probs(
-                self.model, self._inputs(self.candidates), passes, self.seed, self.batch_size
-            )
+                self.model, self._inputs(self.candidates), passes, self.seed, self.batch_size,
+                self.amp,
+            )  # fmt: skip
         return self._cache[key]
 
 

@@ -2,7 +2,9 @@
 
 Everything here runs under `torch.inference_mode()` in large batches on the evaluation
 transform (the stored tensors), never training augmentation: predictions in eval mode, MC
-passes in the sampling mode the model declares (`mc_dropout_mode`).
+passes in the sampling mode the model declares (`mc_dropout_mode`). With `amp` (the
+trainer's `amp` key) the forward passes run under bf16 autocast; the returned
+probabilities and embeddings are float32 either way.
 """
 
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from deepal_bench.devices import host_to_device
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import seeded_global_rng
 
@@ -60,6 +63,11 @@ def mc_dropout_mode(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+def autocast(device: torch.device, amp: bool) -> torch.autocast:
+    """bf16 autocast on `device` when `amp` (the trainer's mixed precision), else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+
+
 def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
     for start in range(0, len(x), batch_size):
         yield x[start : start + batch_size]
@@ -71,21 +79,27 @@ def gathered_batches(
     """(rows, x[indices[rows]] on `device`) for consecutive `batch_size` rows of `indices`.
 
     The chunked loop over candidates: each batch is gathered from the resident tensor `x`
-    and moved to the model's device, and `rows` says where its outputs go.
+    and moved to the model's device, and `rows` says where its outputs go. The indices
+    reach `x`'s device once, before the first batch.
     """
+    resident = host_to_device(indices, x.device)
     for start in range(0, len(indices), batch_size):
         rows = slice(start, start + batch_size)
-        yield rows, x[indices[rows].to(x.device)].to(device, non_blocking=True)
+        yield rows, x[resident[rows]].to(device, non_blocking=True)
 
 
 @torch.inference_mode()
 def predict(
-    model: ALModel, x: torch.Tensor, batch_size: int = 1024, device: torch.device | None = None
+    model: ALModel,
+    x: torch.Tensor,
+    batch_size: int = 1024,
+    device: torch.device | None = None,
+    amp: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D)."""
+    """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D, float32)."""
     device = device or next(model.parameters()).device
     probs, embs = [], []
-    with eval_mode(model):
+    with eval_mode(model), autocast(device, amp):
         for xb in _batches(x, batch_size):
             logits, emb = model.forward_with_embedding(xb.to(device, non_blocking=True))
             probs.append(torch.softmax(logits.float(), dim=1))
@@ -95,7 +109,12 @@ def predict(
 
 @torch.inference_mode()
 def mc_dropout_probs(
-    model: ALModel, x: torch.Tensor, passes: int, seed: int, batch_size: int = 1024
+    model: ALModel,
+    x: torch.Tensor,
+    passes: int,
+    seed: int,
+    batch_size: int = 1024,
+    amp: bool = False,
 ) -> torch.Tensor:
     """MC-dropout probabilities, passes x N x C (Gal et al. 2017), sampled per
     `model.mc_sampling` (`mc_dropout_mode`).
@@ -115,7 +134,7 @@ def mc_dropout_probs(
         )
     device = next(model.parameters()).device
     out = torch.empty(passes, len(x), model.head.out_features, device=device)
-    with seeded_global_rng(seed, device), mc_dropout_mode(model):
+    with seeded_global_rng(seed, device), mc_dropout_mode(model), autocast(device, amp):
         if model.mc_sampling == "train_mode":
             for p in range(passes):
                 start = 0
@@ -135,16 +154,18 @@ def mc_dropout_probs(
 
 
 @torch.inference_mode()
-def predicted_labels(model: ALModel, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predicted_labels(
+    model: ALModel, x: torch.Tensor, batch_size: int = 1024, amp: bool = False
+) -> torch.Tensor:
     """The predicted label of every row of x (argmax of the eval-mode softmax)."""
-    probs, _ = predict(model, x, batch_size)
+    probs, _ = predict(model, x, batch_size, amp=amp)
     return probs.argmax(1)
 
 
 @torch.inference_mode()
 def evaluate(
-    model: ALModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+    model: ALModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, amp: bool = False
 ) -> tuple[float, torch.Tensor]:
     """Accuracy on (x, y) and the predicted labels."""
-    pred = predicted_labels(model, x, batch_size)
+    pred = predicted_labels(model, x, batch_size, amp)
     return float((pred == y.to(pred.device)).float().mean()), pred

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from deepal_bench.devices import host_to_device
 from deepal_bench.models.auxiliary import LossNet, pool_tap
 from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import TrainContext, TrainStep
@@ -97,7 +98,7 @@ def fit_lossnet(
     try:
         with eval_mode(model):
             for _ in range(epochs):
-                order = torch.randperm(len(y), generator=gen).to(x.device)
+                order = host_to_device(torch.randperm(len(y), generator=gen), x.device)
                 for start in range(0, len(y), batch_size):
                     b = order[start : start + batch_size]
                     with torch.no_grad():

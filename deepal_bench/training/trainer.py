@@ -7,17 +7,23 @@ training accuracy of an epoch reaches `early_stop_train_acc` (FALCUN §4 uses 0.
 the previous round's weights; `select: best_val` keeps the weights with the best
 validation accuracy (constrained-data study §3), `select: last` the final ones.
 
-The step loop never reads a value back to the host: the correct-prediction count stays on
-the model's device and is read once per epoch (on a GPU every host read waits for all
-queued work).
+The step loop never makes the host wait for the GPU: the correct-prediction count and the
+loss sum stay on the model's device and are read once per epoch (on a GPU every host read
+waits for all queued work); the epoch's order, drawn on the host from the round's
+generator, reaches the device in one non-blocking copy. `compile: true` runs the model's
+forward through `torch.compile`, compiled once per trainer and reused by every round's
+fresh model (its parameters are graph inputs, not constants).
 """
 
 import copy
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import torch
 
+from deepal_bench.devices import host_to_device
 from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import Estimator, TrainContext, TrainStep
@@ -52,6 +58,7 @@ class TrainerConfig:
     eval_batch_size: PositiveInt = 1024
     amp: bool = False
     channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         check_fields(self, "trainer")
@@ -84,14 +91,14 @@ class TrainingSet:
     def build(cls, context: TrainContext, extensions: list[TrainerExtension]) -> "TrainingSet":
         data = context.data
         idx = context.labeled.to(data.x_train.device)
-        x, y, indices = data.x_train[idx], data.y_train[idx], context.labeled.clone()
+        x, y, indices = data.x_train[idx], data.y_train[idx], context.labeled.cpu().clone()
         for ext in extensions:
             extra = ext.extra_data(context)
             if extra is not None:
                 x = torch.cat([x, extra[0].to(x.device)])
                 y = torch.cat([y, extra[1].to(y.device)])
                 indices = torch.cat([indices, torch.full((len(extra[1]),), -1)])
-        return cls(x, y, indices)
+        return cls(x, y, host_to_device(indices, x.device))
 
 
 class BestWeights:
@@ -115,6 +122,9 @@ class Trainer:
     def __init__(self, cfg: TrainerConfig, device: torch.device) -> None:
         self.cfg = cfg
         self.device = device
+        self.forward: Callable[[ALModel, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = (
+            torch.compile(forward_with_embedding) if cfg.compile else forward_with_embedding
+        )
 
     def fit(
         self,
@@ -151,12 +161,13 @@ class Trainer:
             for ext in extensions:
                 ext.on_epoch_end(epoch, context)
             if best is not None:
-                best.update(model, evaluate(model, data.x_val, data.y_val, cfg.eval_batch_size)[0])
+                accuracy, _ = evaluate(model, data.x_val, data.y_val, cfg.eval_batch_size, cfg.amp)
+                best.update(model, accuracy)
             if cfg.early_stop_train_acc is not None and train_acc >= cfg.early_stop_train_acc:
                 break
         if best is not None:
             best.restore(model)
-        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
             raise TrainingDiverged("a model parameter became NaN or infinite")
         for ext in extensions:
             ext.teardown(model)
@@ -191,19 +202,19 @@ class _Epochs:
         self.model.train()
         correct = torch.zeros((), dtype=torch.long, device=train.y.device)
         loss_sum = torch.zeros((), device=train.y.device)
-        order = torch.randperm(len(train.y), generator=gen)
+        order = host_to_device(torch.randperm(len(train.y), generator=gen), train.x.device)
         for start in range(0, len(train.y), cfg.batch_size):
             b = order[start : start + cfg.batch_size]
-            bd = b.to(train.x.device)
-            xb, yb = train.x[bd], train.y[bd]
+            xb, yb = train.x[b], train.y[b]
             if augment is not None:
                 xb = augment(xb, gen)
             logits, loss = self._step(xb, yb, train.indices[b], epoch)
             correct += (logits.argmax(1) == yb).sum()
             loss_sum += loss
-        if not torch.isfinite(loss_sum):
-            raise TrainingDiverged(f"the training loss became {float(loss_sum)} in epoch {epoch}")
-        return int(correct) / len(train.y)
+        correct_count, loss_total = int(correct), float(loss_sum)
+        if not math.isfinite(loss_total):
+            raise TrainingDiverged(f"the training loss became {loss_total} in epoch {epoch}")
+        return correct_count / len(train.y)
 
     def _step(
         self, xb: torch.Tensor, yb: torch.Tensor, indices: torch.Tensor, epoch: int
@@ -212,7 +223,7 @@ class _Epochs:
         returns the detached logits and loss."""
         device = self.trainer.device
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.trainer.cfg.amp):
-            logits, emb = self.model.forward_with_embedding(xb)
+            logits, emb = self.trainer.forward(self.model, xb)
         step = TrainStep(self.model, xb, yb, indices, logits.float(), emb, epoch, self.context)
         loss = self.estimator.loss(step)
         for ext in self.extensions:
@@ -223,3 +234,9 @@ class _Epochs:
         loss.backward()
         self.opt.step()
         return logits.detach(), loss.detach()
+
+
+def forward_with_embedding(model: ALModel, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and embeddings of `x` (the function `compile: true` compiles: the model is an
+    argument, so one compiled graph serves every round's fresh model)."""
+    return model.forward_with_embedding(x)

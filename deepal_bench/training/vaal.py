@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.devices import host_to_device
 from deepal_bench.models.auxiliary import MLPDiscriminator, build_vae
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import derive_seed, seeded_global_rng
@@ -105,8 +106,8 @@ def train_vaal(
     disc.train()
     for _ in range(steps):
         b = lab.next(min(cfg.batch_size, len(labeled)))
-        x_l = x_all[b.to(x_all.device)].to(device)
-        x_u = x_all[unl.next(len(b)).to(x_all.device)].to(device)
+        x_l = x_all[host_to_device(b, x_all.device)].to(device)
+        x_u = x_all[host_to_device(unl.next(len(b)), x_all.device)].to(device)
         if data.augment is not None:
             x_l, x_u = data.augment(x_l, gen), data.augment(x_u, gen)
         for _ in range(cfg.vae_steps):

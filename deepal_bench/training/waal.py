@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch.autograd import grad
 
+from deepal_bench.devices import host_to_device
 from deepal_bench.models.auxiliary import MLPDiscriminator
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import derive_seed, seeded_global_rng
@@ -107,7 +108,8 @@ def fit_critic(
     for _ in range(steps if len(z_l) and len(z_u) else 0):
         b = lab.next(batch_size)
         u = unl.next(len(b))
-        critic_step(critic, opt, z_l[b.to(device)], z_u[u.to(device)], gamma, cfg, gp_gen)
+        b, u = host_to_device(b, device), host_to_device(u, device)
+        critic_step(critic, opt, z_l[b], z_u[u], gamma, cfg, gp_gen)
     return critic
 
 
@@ -142,7 +144,7 @@ class WAALExtension(TrainerExtension):
         idx = self.batches.next(len(step.y))
         if len(idx) == 0:
             return None
-        x_u = self.data.x_train[idx.to(self.data.x_train.device)]
+        x_u = self.data.x_train[host_to_device(idx, self.data.x_train.device)]
         if self.data.augment is not None:
             x_u = self.data.augment(x_u, self.gen)
         z_u, z_l = self.model.embed(x_u).float(), step.embedding.float()
