@@ -63,7 +63,8 @@ def resolve_device(name: str, placement: Placement = ALONE) -> torch.device:
 
 def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement) -> None:
     """Thread count (torch and the BLAS libraries), the GPU, deterministic algorithms (same
-    seed => same records on CPU)."""
+    seed => same records on CPU); cuDNN's autotuner (`cudnn.benchmark`) only when
+    `deterministic: false`, since the algorithm it picks may differ between runs."""
     threads = placement.threads(cfg.threads)
     if threads:
         torch.set_num_threads(threads)
@@ -72,6 +73,7 @@ def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement)
         torch.cuda.set_device(device)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+    torch.backends.cudnn.benchmark = not cfg.deterministic
 
 
 def timed(device: torch.device, fn: Callable[[], T]) -> tuple[T, float]:

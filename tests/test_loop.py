@@ -4,8 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
+from omegaconf import OmegaConf
 
 from deepal_bench import loop
+from deepal_bench.loop import configure_torch
+from deepal_bench.placement import ALONE
 from deepal_bench.results import schema
 from deepal_bench.training.trainer import Trainer
 
@@ -128,3 +132,15 @@ def test_last_batch_may_be_smaller(tiny_cfg):
 
     expected = aubc(rounds["n_labeled"], rounds["accuracy"])
     assert summary["aubc"].iloc[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_cudnn_autotuner_only_when_not_deterministic(deterministic):
+    cfg = OmegaConf.create({"threads": None, "deterministic": deterministic})
+    before = (torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled())
+    try:
+        configure_torch(cfg, torch.device("cpu"), ALONE)
+        assert torch.backends.cudnn.benchmark is not deterministic
+    finally:
+        torch.backends.cudnn.benchmark = before[0]
+        torch.use_deterministic_algorithms(before[1])
