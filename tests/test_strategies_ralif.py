@@ -2,7 +2,7 @@
 
 import torch
 
-from deepal_bench.strategies import build_strategy
+from deepal_bench.strategies import build_strategy, ralif
 
 
 class _Context:
@@ -43,3 +43,20 @@ def test_flat_points_are_ranked_after_every_scored_point():
     chosen = strategy.select(ctx, 4).tolist()
     assert len(set(chosen)) == 4
     assert not set(chosen) & set(flat.tolist())
+
+
+def test_diversity_starts_at_the_best_candidate_and_avoids_the_labeled_points(monkeypatch):
+    # Hand-made scores make position 1 the best candidate. With the labeled point beside
+    # position 3, D^2 from labeled and chosen points leaves position 0 as the only far one
+    # (D^2 100 against 0.01 and 0.0025); plain k-means++ would start anywhere and give
+    # position 3 half the mass.
+    scores = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    monkeypatch.setattr(ralif.kernels, "ralif_scores", lambda *args, **kwargs: scores)
+    emb = torch.tensor([[0.0], [10.0], [10.1], [20.0]])
+    labeled_emb = torch.tensor([[20.05]])
+    probs = torch.full((4, 2), 0.5)
+    strategy = build_strategy({"name": "ralif", "reference_size": None, "candidate_fraction": 1.0})
+    for seed in range(8):
+        ctx = _Context(probs, emb, probs[:1], labeled_emb)
+        ctx.generator.manual_seed(seed)
+        assert strategy.select(ctx, 2).tolist() == [1, 0]

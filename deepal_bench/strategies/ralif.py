@@ -33,8 +33,12 @@ class RALIF(BatchStrategy):
        them (`sum`, eq. 9 as printed); a point with no class above tau scores NaN.
     2. Keep the `candidate_fraction` (10%) with the smallest expected loss (Alg. 1 l. 9);
        NaN scores sort last.
-    3. Down-select the batch in the encoder's feature space by k-means++ seeding (default)
-       or mean shift (App. A.4).
+    3. Down-select the batch in the encoder's feature space by k-means++ seeding (default;
+       Alg. 1 l. 10) or mean shift (App. A.4). As in the authors' code (`diverse_sample`,
+       mx41-m/Active-Learning utils/utils.py), the first center is the best candidate and
+       D^2 is the distance to the nearest labeled or chosen point; that code keeps only the
+       last labeled point's distances (its `labeled_mu` list is never filled), here the
+       nearest of all of them, as its loop intends.
     The unlabeled loss is averaged over `reference_size` seeded random unlabeled points
     (null = all of them); the head Hessian needs C (D+1) <= `max_hessian_dim`.
     """
@@ -98,5 +102,6 @@ class RALIF(BatchStrategy):
         if self.diversity == "meanshift":
             local = kernels.meanshift_select(emb[pool], n)
         else:
-            local = kernels.kmeanspp(emb[pool], n, ctx.generator)
+            labeled = ctx.labeled_embeddings()
+            local = kernels.kmeanspp(emb[pool], n, ctx.generator, first=0, labeled=labeled)
         return pool[local.to(pool.device)]
