@@ -160,52 +160,47 @@ def ours_long(
 
     `configs` maps (setting, strategy) to the cell's flat config (`papers.common.flat_config`)
     so that the published `where` conditions can be checked."""
-    metrics = ["aubc", "f_acc", "first_acc", "last_acc", "auca_ratio"]
-    rows = []
-    for row in overall.to_dict("records"):
-        base = {
-            "setting": row["setting"],
-            "dataset": row["dataset"],
-            "batch": row["batch"],
-            "strategy": row["strategy"],
-            "trials": row["trials"],
-            "config": (configs or {}).get((row["setting"], row["strategy"])),
-        }
-        for metric in metrics:
-            if f"{metric}_mean" in row and pd.notna(row[f"{metric}_mean"]):
-                rows.append(
-                    {
-                        **base,
-                        "metric": metric,
-                        "ours_mean": row[f"{metric}_mean"],
-                        "ours_std": row[f"{metric}_std"],
-                    }
-                )
-        if pd.notna(row.get("time_ratio", float("nan"))):
-            rows.append(
-                {
-                    **base,
-                    "metric": "time_ratio",
-                    "ours_mean": row["time_ratio"],
-                    "ours_std": float("nan"),
-                }
-            )
+    rows = [r for row in overall.to_dict("records") for r in _metric_rows(row, configs or {})]
     if full is not None:
-        for row in full.to_dict("records"):
-            rows.append(
-                {
-                    "setting": f"{row['dataset']}/{row['model']}/full",
-                    "dataset": row["dataset"],
-                    "batch": None,
-                    "strategy": "full",
-                    "trials": row["trials"],
-                    "config": None,
-                    "metric": "f_acc",
-                    "ours_mean": row["f_acc_mean"],
-                    "ours_std": row["f_acc_std"],
-                }
-            )
+        rows += [_full_training_row(row) for row in full.to_dict("records")]
     return pd.DataFrame(rows)
+
+
+def _metric_rows(row: dict, configs: dict[tuple[str, str], dict[str, object]]) -> list[dict]:
+    """One long row per metric present in one cell of the overall table."""
+    base = {
+        "setting": row["setting"],
+        "dataset": row["dataset"],
+        "batch": row["batch"],
+        "strategy": row["strategy"],
+        "trials": row["trials"],
+        "config": configs.get((row["setting"], row["strategy"])),
+    }
+    rows = [
+        {**base, "metric": metric, "ours_mean": row[f"{metric}_mean"],
+         "ours_std": row[f"{metric}_std"]}
+        for metric in ("aubc", "f_acc", "first_acc", "last_acc", "auca_ratio")
+        if f"{metric}_mean" in row and pd.notna(row[f"{metric}_mean"])
+    ]  # fmt: skip
+    if pd.notna(row.get("time_ratio", float("nan"))):
+        time = {"metric": "time_ratio", "ours_mean": row["time_ratio"], "ours_std": float("nan")}
+        rows.append({**base, **time})
+    return rows
+
+
+def _full_training_row(row: dict) -> dict:
+    """The F-acc of training on the whole pool, as a `full` strategy row."""
+    return {
+        "setting": f"{row['dataset']}/{row['model']}/full",
+        "dataset": row["dataset"],
+        "batch": None,
+        "strategy": "full",
+        "trials": row["trials"],
+        "config": None,
+        "metric": "f_acc",
+        "ours_mean": row["f_acc_mean"],
+        "ours_std": row["f_acc_std"],
+    }
 
 
 def _agree(published: pd.Series, ours: pd.Series) -> pd.Series:

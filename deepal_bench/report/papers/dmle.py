@@ -150,61 +150,69 @@ BUILDERS = [
 
 def ours(ctx: Context) -> pd.DataFrame:
     """Accuracy at N_L per cell, mean run time, improvements and the significant share."""
-    rounds = ctx.records.rounds
-    hit = rounds[rounds["n_labeled"] == ctx.options.n_labeled]
-    stats = hit.groupby(["setting", "strategy"], as_index=False)["accuracy"].agg(
+    parts = [_accuracy_rows(ctx), _time_rows(ctx), *_improvement_rows(ctx)]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+
+
+def _cell_stats(ctx: Context, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean, std and trial count of `column` per (setting, strategy), with the cells' labels."""
+    stats = frame.groupby(["setting", "strategy"], as_index=False)[column].agg(
         ["mean", "std", "size"]
     )
     stats = stats.merge(ctx.cells.rename(columns={"dataset": "label"}), on=["setting", "strategy"])
-    parts = [
-        long_rows(
-            stats.rename(columns={"size": "trials"}),
-            "accuracy",
-            "mean",
-            "std",
-            n_labeled=ctx.options.n_labeled,
-        )
-    ]
+    return stats.rename(columns={"size": "trials"})
+
+
+def _accuracy_rows(ctx: Context) -> pd.DataFrame:
+    """Test accuracy at `--n-labeled` per cell (Tables 2, 4, 5)."""
+    rounds = ctx.records.rounds
+    hit = rounds[rounds["n_labeled"] == ctx.options.n_labeled]
+    stats = _cell_stats(ctx, hit, "accuracy")
+    return long_rows(stats, "accuracy", "mean", "std", n_labeled=ctx.options.n_labeled)
+
+
+def _time_rows(ctx: Context) -> pd.DataFrame:
+    """Mean run time per cell (Table 3)."""
     trials = ctx.records.trials
-    if len(trials):
-        mean = trials.groupby(["setting", "strategy"], as_index=False)["total_seconds"].agg(
-            ["mean", "std", "size"]
-        )
-        mean = mean.merge(
-            ctx.cells.rename(columns={"dataset": "label"}), on=["setting", "strategy"]
-        )
-        parts.append(
-            long_rows(mean.rename(columns={"size": "trials"}), "total_seconds", "mean", "std")
-        )
+    if not len(trials):
+        return pd.DataFrame(columns=LONG_COLUMNS)
+    return long_rows(_cell_stats(ctx, trials, "total_seconds"), "total_seconds", "mean", "std")
+
+
+def _improvement_rows(ctx: Context) -> list[pd.DataFrame]:
+    """DMLE's relative improvement by selection and by k, and the share of significant
+    experiments (§5.2 / App. F)."""
     table = comparison(ctx)
-    if len(table):
-        by_selection, by_k = dmle.improvements(table)
-        selection = by_selection.assign(
-            setting="all datasets and k",
-            label="all",
-            batch=None,
-            trials=by_selection["experiments"],
-            config=[{"selection.name": s} for s in by_selection["selection"]],
-        )
-        k = by_k.assign(
-            setting="all datasets and selections",
-            label="all",
-            batch=by_k["k"],
-            trials=by_k["experiments"],
-            config=[{} for _ in range(len(by_k))],
-        )
-        for frame in (selection, k):
-            frame = frame.assign(fraction=frame["relative_improvement"] / 100)
-            parts.append(long_rows(frame, "relative_improvement", "fraction"))
-        share = pd.DataFrame(
-            {
-                "setting": ["all experiments"],
-                "strategy": ["all"],
-                "label": ["all"],
-                "share": [_significant(table, ctx.options.alpha).mean()],
-                "trials": [len(table)],
-            }
-        )
-        parts.append(long_rows(share, "significant_share", "share"))
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    if not len(table):
+        return []
+    by_selection, by_k = dmle.improvements(table)
+    selection = by_selection.assign(
+        setting="all datasets and k",
+        label="all",
+        batch=None,
+        trials=by_selection["experiments"],
+        config=[{"selection.name": s} for s in by_selection["selection"]],
+    )
+    k = by_k.assign(
+        setting="all datasets and selections",
+        label="all",
+        batch=by_k["k"],
+        trials=by_k["experiments"],
+        config=[{} for _ in range(len(by_k))],
+    )
+    parts = [
+        long_rows(frame.assign(fraction=frame["relative_improvement"] / 100),
+                  "relative_improvement", "fraction")
+        for frame in (selection, k)
+    ]  # fmt: skip
+    share = pd.DataFrame(
+        {
+            "setting": ["all experiments"],
+            "strategy": ["all"],
+            "label": ["all"],
+            "share": [_significant(table, ctx.options.alpha).mean()],
+            "trials": [len(table)],
+        }
+    )
+    return [*parts, long_rows(share, "significant_share", "share")]
