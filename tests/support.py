@@ -83,8 +83,10 @@ def write_run(
     curves: list[list[float]],
     query_seconds: float = 0.0,
     done: bool = True,
+    extra: dict[str, list[list[float]]] | None = None,
 ) -> Path:
-    """A run directory as the loop writes it: config.yaml, rounds/queries/summary.csv, DONE."""
+    """A run directory as the loop writes it: config.yaml, rounds/queries/summary.csv, DONE.
+    `extra` maps an additional rounds.csv column to per-trial curves."""
     path.mkdir(parents=True)
     (path / schema.CONFIG_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(cfg)))
     b = cfg["budget"]
@@ -93,14 +95,14 @@ def write_run(
         n_labeled = [b["initial"] + min(b["quota"], r * b["batch"]) for r in range(len(curve))]
         for rnd, (n, acc) in enumerate(zip(n_labeled, curve, strict=True)):
             q = query_seconds if rnd else 0.0
-            rounds.append([trial, cfg["seed"] + trial, rnd, n, acc, 1.0, q, 0.1])
+            row = [trial, cfg["seed"] + trial, rnd, n, acc, 1.0, q, 0.1]
+            rounds.append(row + [values[trial][rnd] for values in (extra or {}).values()])
             previous = n_labeled[rnd - 1] if rnd else 0
             queries += [[trial, rnd, i] for i in range(previous, n)]
         total = len(curve) * 1.1 + query_seconds * (len(curve) - 1)
         summary.append([trial, aubc(n_labeled, curve), curve[-1], total])
-    pd.DataFrame(rounds, columns=schema.ROUNDS_COLUMNS).to_csv(
-        path / schema.ROUNDS_FILE, index=False
-    )
+    columns = schema.ROUNDS_COLUMNS + list(extra or {})
+    pd.DataFrame(rounds, columns=columns).to_csv(path / schema.ROUNDS_FILE, index=False)
     pd.DataFrame(queries, columns=schema.QUERIES_COLUMNS).to_csv(
         path / schema.QUERIES_FILE, index=False
     )

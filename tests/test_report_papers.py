@@ -8,71 +8,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
+import support
+from support import ENTROPY, RANDOM, write_run
 
-from deepal_bench.metrics import aubc
 from deepal_bench.report import papers
 from deepal_bench.report.papers.cli import main
-from deepal_bench.results import schema
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 
 ROOT = Path(__file__).resolve().parents[1]
-RANDOM = [[0.5, 0.6, 0.7], [0.5, 0.62, 0.72], [0.5, 0.58, 0.68]]  # AUBC .6 .615 .585
-ENTROPY = [[0.5, 0.7, 0.8], [0.5, 0.72, 0.82], [0.5, 0.69, 0.79]]  # .675 .69 .6675
 WAAL = [[0.5, 0.8, 0.9]] * 3  # AUBC (0.5 + 2 * 0.8 + 0.9) / 4 = 0.75
 
 
 def config(dataset, strategy, model=None, budget=(10, 10, 20), trials=3, seed=0, **sections):
-    """A resolved run config; `budget` = (initial, batch, quota)."""
+    """A resolved run config (`support.config` with these parts); `budget` = (initial,
+    batch, quota). RANDOM's AUBCs are .6 .615 .585, ENTROPY's .675 .69 .6675."""
+    cfg = support.config("random", seed=seed, trials=trials)
     initial, batch, quota = budget
-    cfg = {
-        "dataset": dataset if isinstance(dataset, dict) else {"name": dataset},
-        "model": model or {"name": "lenet", "dropout": 0.5},
-        "strategy": strategy if isinstance(strategy, dict) else {"name": strategy},
-        "estimator": {"name": "imle"},
-        "selection": {"name": "topk"},
-        "budget": {"initial": initial, "batch": batch, "quota": quota, "initial_mode": "random"},
-        "trainer": {"epochs": 20, "lr": 0.001},
-        "trials": trials,
-        "seed": seed,
-        "device": "auto",
-        "threads": 2,
-        "progress": False,
-        "results_root": "results/runs",
-        "output_dir": "somewhere",
-    }
+    cfg["budget"].update(initial=initial, batch=batch, quota=quota)
+    cfg["dataset"] = dataset if isinstance(dataset, dict) else {"name": dataset}
+    cfg["model"] = model or {"name": "lenet", "dropout": 0.5}
+    cfg["strategy"] = strategy if isinstance(strategy, dict) else {"name": strategy}
     for name, values in sections.items():
         cfg[name] = {**cfg.get(name, {}), **values}
     return cfg
-
-
-def write_run(path: Path, cfg: dict, curves, query_seconds: float = 0.0, extra=None) -> Path:
-    """A run directory as the loop writes it: config.yaml, rounds/queries/summary.csv, DONE.
-    `extra` maps an additional rounds.csv column to per-trial curves."""
-    path.mkdir(parents=True)
-    (path / schema.CONFIG_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(cfg)))
-    b = cfg["budget"]
-    rounds, queries, summary = [], [], []
-    for trial, curve in enumerate(curves):
-        n_labeled = [b["initial"] + min(b["quota"], r * b["batch"]) for r in range(len(curve))]
-        for rnd, (n, acc) in enumerate(zip(n_labeled, curve, strict=True)):
-            q = query_seconds if rnd else 0.0
-            row = [trial, cfg["seed"] + trial, rnd, n, acc, 1.0, q, 0.1]
-            rounds.append(row + [values[trial][rnd] for values in (extra or {}).values()])
-            previous = n_labeled[rnd - 1] if rnd else 0
-            queries += [[trial, rnd, i] for i in range(previous, n)]
-        total = len(curve) * 1.1 + query_seconds * (len(curve) - 1)
-        summary.append([trial, aubc(n_labeled, curve), curve[-1], total])
-    columns = schema.ROUNDS_COLUMNS + list(extra or {})
-    pd.DataFrame(rounds, columns=columns).to_csv(path / schema.ROUNDS_FILE, index=False)
-    pd.DataFrame(queries, columns=schema.QUERIES_COLUMNS).to_csv(
-        path / schema.QUERIES_FILE, index=False
-    )
-    pd.DataFrame(summary, columns=schema.SUMMARY_COLUMNS).to_csv(
-        path / schema.SUMMARY_FILE, index=False
-    )
-    (path / schema.DONE_FILE).write_text(f"{len(curves)} trials complete\n")
-    return path
 
 
 def run_paper(family: str, root: Path, out: Path, *options: str) -> str:
