@@ -16,6 +16,7 @@ from deepal_bench.report.paper import (
     load_published,
     parse_where,
 )
+from deepal_bench.report.papers.common import LONG_COLUMNS
 
 # Rows per published table (values with a mean; '*' / '#' / shifted cells have none).
 EXPECTED_ROWS = {
@@ -240,18 +241,7 @@ def test_compare_matches_dataset_strategy_batch_n_labeled_and_conditions():
                 config,
             ],
         ],
-        columns=[
-            "setting",
-            "strategy",
-            "dataset",
-            "batch",
-            "n_labeled",
-            "metric",
-            "ours_mean",
-            "ours_std",
-            "trials",
-            "config",
-        ],
+        columns=LONG_COLUMNS,
     )
     versus = compare(ours, published).set_index("metric")
     assert len(versus) == 2
