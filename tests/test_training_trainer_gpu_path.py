@@ -4,11 +4,14 @@ compiled once and reused by every round's fresh model. The CUDA tests count the
 synchronising operations with torch's sync debug mode (skipped without CUDA)."""
 
 import functools
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
+import deepal_bench
 from deepal_bench.data.augment import ImageAugment
 from deepal_bench.data.dataset import ALData
 from deepal_bench.devices import host_to_device
@@ -140,3 +143,34 @@ def test_pool_inference_does_not_wait_per_batch():
     probs, emb = predict(model, x, batch_size=64, amp=True)
     assert probs.dtype == emb.dtype == torch.float32
     assert host_to_device(idx, "cuda").device.type == "cuda"
+
+
+def _host_reads(fn, monkeypatch) -> int:
+    """How many times the harness's own code (not torch's: Adam reads its CPU step counter)
+    reads a tensor's value back to Python while `fn` runs (`item`, `int`, `float`, `bool`,
+    `tolist`, `__index__`): on a GPU each such read waits for every queued kernel."""
+    count = 0
+    package = str(Path(deepal_bench.__file__).parent)
+    for name in ("item", "__int__", "__float__", "__bool__", "tolist", "__index__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            nonlocal count
+            count += sys._getframe(1).f_code.co_filename.startswith(package)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    fn()
+    monkeypatch.undo()
+    return count
+
+
+def test_training_reads_values_back_once_per_epoch_not_per_step(monkeypatch):
+    """The CPU proxy of the CUDA test above. Old code: `correct += int(...)` in every step."""
+    data = _data()
+    counts = {}
+    for batch_size in (4, 32):  # 16 and 2 steps per epoch
+        trainer = Trainer(TrainerConfig(epochs=3, batch_size=batch_size), torch.device("cpu"))
+        model = _lenet()
+        counts[batch_size] = _host_reads(lambda t=trainer, m=model: _train(t, data, m), monkeypatch)
+    assert counts[4] == counts[32] <= 2 * 3 + 1  # per epoch the count and the loss sum
