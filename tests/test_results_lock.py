@@ -78,3 +78,17 @@ def test_a_run_directory_in_use_is_refused_with_the_holder(tiny_cfg):
         pytest.raises(ConfigError, match=r"is in use by .*:\d+ since"),
     ):
         loop.run(cfg, cfg.output_dir)
+
+
+def test_a_run_left_locked_by_a_killed_job_resumes_and_says_so(tiny_cfg, caplog):
+    """A pre-empted job's LOCK stays behind; its requeued run takes it over, logs whose it
+    was, finishes and releases it."""
+    cfg = tiny_cfg(name="requeued")
+    pid = dead_pid()
+    write_lock(Path(cfg.output_dir), "node-3", pid, time.time() - 7200)
+    with caplog.at_level("WARNING", logger="deepal_bench"):
+        state = loop.run(cfg, cfg.output_dir)
+    assert len(state.summary) == cfg.trials
+    assert (Path(cfg.output_dir) / schema.DONE_FILE).exists()
+    assert f"took over the stale lock of node-3:{pid}" in caplog.text
+    assert not (Path(cfg.output_dir) / schema.LOCK_FILE).exists()

@@ -107,3 +107,14 @@ def test_generated_bad_overrides_exit_2_without_traceback_or_records(capsys, tmp
     assert status == 2, err
     assert "Traceback" not in err and key in err
     assert records_written(tmp_path) == []
+
+
+def test_dmle_with_a_score_without_gradient_is_refused_before_anything_is_written(capsys, tmp_path):
+    """Issue 13: DMLE with Freeman's variation ratio (argmax votes, no gradient) would
+    silently train as IMLE."""
+    overrides = ["estimator=dmle", "strategy=var_ratio", "strategy.variant=freeman"]
+    budget = ["budget.initial=10", "budget.batch=10", "budget.quota=20"]
+    status, err = run_cli(capsys, tmp_path, *overrides, *budget)
+    assert status == 2
+    assert "differentiable" in err and "Traceback" not in err
+    assert records_written(tmp_path) == []
