@@ -23,6 +23,7 @@ from deepal_bench.metrics.records import TRIAL_METRICS
 from deepal_bench.results import schema
 from deepal_bench.results.checks import check_records
 from deepal_bench.results.io import read_done
+from deepal_bench.results.predictions import read_predictions
 
 # Keys ignored when deciding whether two runs of a cell may be pooled.
 POOLING_IGNORED_KEYS = (*NON_IDENTITY_KEYS, "seed", "store_predictions")
@@ -145,9 +146,20 @@ def load_run(path: Path) -> Run | Skipped:
         problem = check_records(container, trials, frames)
     except (KeyError, TypeError, ValueError) as err:
         problem = f"config.yaml lacks or mistypes a key ({type(err).__name__}: {err})"
+    problem = problem or _predictions_problem(path)
     if problem:
         return Skipped(path, f"damaged records ({problem})", DAMAGED)
     return Run(path, config, *(frames[name] for name in schema.RECORD_FILES))
+
+
+def _predictions_problem(path: Path) -> str | None:
+    """Why the stored test predictions (`store_predictions=true`) cannot be read, if they
+    cannot: an object (pickled) array, another dtype or length, an unreadable file."""
+    try:
+        read_predictions(path)
+    except (OSError, ValueError) as err:
+        return f"predictions: {str(err).splitlines()[0]}"
+    return None
 
 
 def collect(roots: list[Path]) -> tuple[list[Run], list[Skipped]]:
