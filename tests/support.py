@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from deepal_bench import cli
 from deepal_bench.config import CONF_DIR
 from deepal_bench.metrics import aubc
 from deepal_bench.results import schema
@@ -32,6 +34,17 @@ def compose_config(overrides: list[str] = (), output_dir: Path | None = None) ->
     with open_dict(cfg):
         cfg.output_dir = str(output_dir) if output_dir is not None else None
     return cfg
+
+
+def run_cli(monkeypatch, *argv: str) -> int:
+    """`deepal-bench *argv` in this process; its exit status."""
+    with monkeypatch.context() as m:
+        m.setattr(sys, "argv", ["deepal-bench", *argv])
+        try:
+            cli.main()
+        except SystemExit as exit_:
+            return exit_.code
+    return 0
 
 
 def records(path: Path) -> dict[str, pd.DataFrame]:

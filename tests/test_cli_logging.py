@@ -1,22 +1,10 @@
 """Python logging through Hydra's job log: start, one line per round, end; errors (issue 12)."""
 
-import sys
-
 import pytest
-
-from deepal_bench import cli
+from support import run_cli
 
 TINY = ["dataset=wine", "trials=2", "budget.initial=10", "budget.batch=10", "budget.quota=20",
         "trainer.epochs=1"]  # fmt: skip
-
-
-def run_cli(monkeypatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["deepal-bench", *args])
-    try:
-        cli.main()
-    except SystemExit as exit_:
-        return exit_.code
-    return 0
 
 
 def test_the_job_log_says_what_happened_round_by_round(monkeypatch, tmp_path, capsys):

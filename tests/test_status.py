@@ -9,15 +9,15 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+from support import run_cli
 
-from deepal_bench import cli, status
+from deepal_bench import status
 from deepal_bench.loop import run
 from deepal_bench.results import schema
 from deepal_bench.results.lock import RunLock
@@ -31,17 +31,6 @@ TINY_SWEEP = ["budget.initial=10", "budget.batch=10", "budget.quota=10",
 def status_out(capsys, *argv: object) -> list[str]:
     status.main([str(a) for a in argv])
     return capsys.readouterr().out.splitlines()
-
-
-def run_cli(monkeypatch, *argv: str) -> int:
-    """`deepal-bench *argv` in this process; its exit status."""
-    with monkeypatch.context() as m:
-        m.setattr(sys, "argv", ["deepal-bench", *argv])
-        try:
-            cli.main()
-        except SystemExit as exit_:
-            return exit_.code
-    return 0
 
 
 def interrupted_run(cfg, monkeypatch) -> Path:
