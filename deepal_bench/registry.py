@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError, unknown_choice
-from deepal_bench.validation import check_options
+from deepal_bench.typed import check_options
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.gumbel import descending_ranks, gumbel_topk, sequential_log_probs
 from deepal_bench.kernels.numeric import EPS
 from deepal_bench.registry import Registry
-from deepal_bench.validation import PositiveFloat
+from deepal_bench.typed import PositiveFloat
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
     python scripts/bench_kernels.py                       # grid: N in {10k, 50k, 200k}, D=512, C=10
     python scripts/bench_kernels.py --sizes 2000 --kernels falcun,kcenter --out /tmp/b.csv
-    python scripts/bench_kernels.py --suite floor         # the rows of issue 14 (see below)
+    python scripts/bench_kernels.py --suite floor         # kernels against their floor (see below)
     python scripts/bench_kernels.py --suite floor --deepal-plus ~/src/deepALplus \\
         --reference-python ~/venvs/bbr/bin/python       # + the reference implementations
 
@@ -26,7 +26,7 @@ of one such product per pick, select * N * D / throughput, and seconds / floor. 
 probabilities softmax(3 z), embeddings z (standard normal), `--labeled` labeled embeddings,
 `--passes` MC samples for BatchBALD: softmax(3 (sqrt(rho) z + sqrt(1 - rho) z_k)) with one z
 shared by all samples and rho = `--mc-correlation` (0: independent samples, the setting of
-issue 14; near 1: samples that agree, as MC dropout on a trained model).
+the floor suite; near 1: samples that agree, as MC dropout on a trained model).
 """
 
 import argparse
@@ -80,7 +80,7 @@ COLUMNS = (
 
 
 def _floor_suite(deepal_plus: bool, reference: bool) -> list[dict]:
-    """The rows of issue 14: (kernel, n, select[, mc_correlation]), D = 512, C = 10, 1,000
+    """The floor suite: (kernel, n, select[, mc_correlation]), D = 512, C = 10, 1,000
     labeled; BatchBALD also on agreeing MC samples (rho = 0.99), whose posteriors over the
     samples stay spread, so every configuration goes through the GEMM."""
     rows = [

@@ -85,7 +85,7 @@ LABELED, SELECT, EPOCHS, REPEATS = 500, 250, 20, 3
 def strategy_config(name: str, device: str) -> dict:
     """conf/strategy/<name>.yaml (the registered defaults) plus TRAINING_OPTIONS (and
     CPU_OPTIONS on the CPU)."""
-    from deepal_bench.config import CONF_DIR
+    from deepal_bench.paths import CONF_DIR
 
     path = CONF_DIR / "strategy" / f"{name}.yaml"
     cfg = OmegaConf.to_container(OmegaConf.load(path)) if path.is_file() else {"name": name}
@@ -140,8 +140,8 @@ def forward_pass(model, x: torch.Tensor, batch_size: int) -> None:
 def child(args: argparse.Namespace) -> dict:
     """Measure one strategy (in its own process)."""
     from deepal_bench.data import Pool
-    from deepal_bench.loop import timed
     from deepal_bench.models import build_model
+    from deepal_bench.run.loop import timed
     from deepal_bench.selection import build_selection
     from deepal_bench.strategies import QueryContext, build_strategy
     from deepal_bench.training.estimators import IMLE, TrainContext

@@ -33,11 +33,11 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from deepal_bench import loop
-from deepal_bench.config import CONF_DIR
 from deepal_bench.data import load_dataset
 from deepal_bench.models import build_model
+from deepal_bench.paths import CONF_DIR
 from deepal_bench.results import schema
+from deepal_bench.run import loop, placement
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Floor:
 
     def __init__(self, cfg: DictConfig, setting: Setting, args: argparse.Namespace) -> None:
         self.cfg, self.setting, self.args = cfg, setting, args
-        self.device = loop.resolve_device(cfg.device)
+        self.device = placement.resolve_device(cfg.device)
         data = load_dataset(cfg.dataset).to(self.device)
         n_labeled = setting.initial + setting.batch
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
@@ -209,7 +209,7 @@ def bench(setting: Setting, args: argparse.Namespace, work: Path) -> dict:
     data = work / f"{setting.name}.npz"
     write_npz(data, setting)
     cfg = config(setting, data, work / "warm-up", args)
-    loop.configure_torch(cfg, loop.resolve_device(cfg.device))
+    placement.configure_torch(cfg, placement.resolve_device(cfg.device), placement.ALONE)
     floor = Floor(cfg, setting, args)
     floor.warm_up()
     best: dict[str, float] = {}

@@ -27,9 +27,9 @@ import pandas as pd
 import torch
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.loop import timed
 from deepal_bench.models import build_model
-from deepal_bench.plan import THROUGHPUT_CSV, forward_mflops, model_variant, shape_label
+from deepal_bench.run.loop import timed
+from deepal_bench.sweeps.plan import THROUGHPUT_CSV, forward_mflops, model_variant, shape_label
 from deepal_bench.training.estimators import IMLE, TrainContext
 from deepal_bench.training.inference import predict
 from deepal_bench.training.trainer import Trainer, TrainerConfig

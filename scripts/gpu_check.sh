@@ -62,7 +62,7 @@ optional() {
 }
 
 install() {
-    if "$PYTHON" -c "import deepal_bench.cli, hydra, omegaconf, pandas, scipy, sklearn, pytest" \
+    if "$PYTHON" -c "import deepal_bench.cli.run, hydra, omegaconf, pandas, scipy, sklearn, pytest" \
         2>/dev/null; then
         return 0
     fi
@@ -107,11 +107,11 @@ step bench_kernels 120 "$PYTHON" scripts/bench_kernels.py --device cuda \
     --sizes 10000,50000,200000 --timeout 60 --out "$OUT/kernels_cuda.csv"
 step embedded_default 150 "$PYTHON" -m deepal_bench -m device=cuda progress=false \
     results_root="$OUT/default"
-step report 30 "$PYTHON" -m deepal_bench.report.cli "$OUT/default/digits" \
+step report 30 "$PYTHON" -m deepal_bench.cli.report "$OUT/default/digits" \
     --out "$OUT/default/report"
 optional bench_round_amp 60 "$PYTHON" scripts/bench_round.py --device cuda --repeats 2 \
     --models resnet18 --amp --out "$OUT/round_cuda_amp.csv"
-cp deepal_bench/throughput.csv "$OUT/throughput.csv"  # the GPU rows merge into a copy
+cp deepal_bench/sweeps/throughput.csv "$OUT/throughput.csv"  # the GPU rows merge into a copy
 optional bench_throughput 120 "$PYTHON" scripts/bench_throughput.py --device cuda \
     --out "$OUT/throughput.csv"
 optional bench_query 240 "$PYTHON" scripts/bench_query.py --device cuda --in-process \

@@ -7,7 +7,7 @@ A thin wrapper over the installed command; options: `deepal-bench-paper --help`.
 
 import sys
 
-from deepal_bench.report.papers.cli import main as paper_main
+from deepal_bench.cli.paper import main as paper_main
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,9 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from deepal_bench import cli
-from deepal_bench.config import CONF_DIR
+from deepal_bench.cli import run as cli
 from deepal_bench.metrics import aubc
+from deepal_bench.paths import CONF_DIR
 from deepal_bench.results import schema
 
 TIMES = ["train_seconds", "query_seconds", "eval_seconds", "total_seconds"]

@@ -19,9 +19,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.budget import Budget
-from deepal_bench.cli import CONF_DIR
-from deepal_bench.settings import validate_config
+from deepal_bench.cli.run import CONF_DIR
+from deepal_bench.run.budget import Budget
+from deepal_bench.run.settings import validate_config
 from deepal_bench.strategies import build_strategy
 
 EXPERIMENTS = CONF_DIR / "experiment"

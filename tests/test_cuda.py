@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from deepal_bench import loop
 from deepal_bench.models import build_model
 from deepal_bench.results import schema
+from deepal_bench.run import loop
 from deepal_bench.training.inference import mc_dropout_probs
 
 pytestmark = [

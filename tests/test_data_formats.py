@@ -1,4 +1,4 @@
-"""On-disk formats: a CIFAR batch goes through a restricted unpickler (issue 11, finding 4)."""
+"""On-disk formats: a CIFAR batch goes through a restricted unpickler."""
 
 import pickle
 from pathlib import Path

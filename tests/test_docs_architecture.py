@@ -1,6 +1,8 @@
 """docs/architecture.md's worked example (a new score strategy) works as written."""
 
+import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,74 @@ def test_worked_example_is_one_class_one_yaml_one_test(registry_snapshot):
     assert strategy.differentiable_score().function(probs).tolist() == pytest.approx(
         [1 / 9, 1.0, 2 / 3]
     )
+
+
+def _layer_table() -> dict[str, int]:
+    """Each package path of the layer table (`cli`, `selection`, ...) -> its layer, 0 = top."""
+    section = DOC.read_text().split("## Layers", 1)[1].split("Rules:", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    layers = {}
+    for depth, row in enumerate(rows):
+        where = row.split("|")[2]
+        for path in re.findall(r"`([^`]+)`", where):
+            layers[path.rstrip("/").removesuffix(".py")] = depth
+    return layers
+
+
+def _imports(path: Path) -> set[str]:
+    """The deepal_bench modules that `path` imports (as dotted names)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("deepal_bench"):
+            found.add(node.module)
+            if node.module == "deepal_bench":
+                found.update(f"deepal_bench.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("deepal_bench"))
+    return found
+
+
+def _layer_of(module: str, layers: dict[str, int]) -> int:
+    parts = module.split(".")[1:]
+    assert parts and parts[0] in layers, f"{module} is in no layer of docs/architecture.md"
+    return layers[parts[0]]
+
+
+def test_layer_table_matches_the_real_imports():
+    layers = _layer_table()
+    package = DOC.parent.parent / "deepal_bench"
+    upward = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py" and path.parent == package:
+            continue
+        module = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        mine = _layer_of(module, layers)
+        for imported in _imports(path):
+            if imported != "deepal_bench" and _layer_of(imported, layers) < mine:
+                upward.append(f"{module} imports {imported}")
+    assert not upward, "imports that point upward: " + "; ".join(upward)
+
+
+def test_at_most_eight_modules_at_the_top_of_the_package():
+    package = DOC.parent.parent / "deepal_bench"
+    top = [p.name for p in package.glob("*.py") if not p.name.startswith("__")]
+    assert len(top) <= 8, top
+
+
+def _tracked_text_files() -> list[Path]:
+    root = DOC.parent.parent
+    suffixes = {".py", ".md", ".yaml", ".sh", ".toml", ".cfg"}
+    listed = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True)
+    return [root / f for f in listed.stdout.split() if Path(f).suffix in suffixes]
+
+
+def test_no_reference_to_a_tracker_or_a_file_outside_the_repository():
+    tracker = re.compile(r"\bissues? #?\d+", re.I)
+    outside = re.compile(r"\.\./shared|DESIGN\.md")
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in _tracked_text_files()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if tracker.search(line) or outside.search(line)
+    ]
+    assert not found, found

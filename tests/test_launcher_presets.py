@@ -1,4 +1,4 @@
-"""The SLURM presets compose into the sbatch script a cluster user needs (issue 12)."""
+"""The SLURM presets compose into the sbatch script a cluster user needs."""
 
 import os
 
@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
-from deepal_bench.cli import CONF_DIR  # registers the dal_* resolvers
+from deepal_bench.cli.run import CONF_DIR  # registers the dal_* resolvers
 
 
 def sbatch(tmp_path, monkeypatch, *overrides: str) -> str:

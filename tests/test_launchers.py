@@ -1,5 +1,5 @@
 """Real launchers (joblib, submitit's local executor): a 4-job sweep killed mid-way and
-relaunched ends with every job complete and records identical to a sequential sweep (issue 12)."""
+relaunched ends with every job complete and records identical to a sequential sweep."""
 
 import os
 import signal
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support import assert_same_records
 
-from deepal_bench import cli
+from deepal_bench.cli import run as cli
 from deepal_bench.results import schema
 
 pytestmark = pytest.mark.slow

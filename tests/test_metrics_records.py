@@ -10,11 +10,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from deepal_bench import loop
-from deepal_bench.cli import CONF_DIR
+from deepal_bench.cli.run import CONF_DIR
 from deepal_bench.metrics import group_metrics
 from deepal_bench.results import schema
 from deepal_bench.results.predictions import read_predictions
+from deepal_bench.run import loop
 
 TINY = [
     "dataset=iris",

@@ -10,10 +10,10 @@ from hydra import compose, initialize_config_dir
 from strategy_fixtures import STRATEGY_CONF
 from torch import nn
 
-import deepal_bench.cli  # noqa: F401  (registers the config resolvers)
+import deepal_bench.cli.run  # noqa: F401  (registers the config resolvers)
 from deepal_bench.errors import ConfigError
-from deepal_bench.loop import Experiment
 from deepal_bench.models import build_model
+from deepal_bench.run.loop import Experiment
 from deepal_bench.selection import TopK
 from deepal_bench.strategies import build_strategy
 

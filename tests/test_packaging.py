@@ -1,4 +1,4 @@
-"""A built wheel installed into a fresh virtual environment runs from any folder (issue 12).
+"""A built wheel installed into a fresh virtual environment runs from any folder.
 
 The wheel is installed without its dependencies into a new venv whose only link to this
 environment is a .pth line giving it torch & co. (so CI does not download them twice); the

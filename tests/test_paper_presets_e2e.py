@@ -1,4 +1,4 @@
-"""Every paper family in miniature, end to end (issue 13): a preset's sweep runs for real on
+"""Every paper family in miniature, end to end: a preset's sweep runs for real on
 tiny dataset files written in the real on-disk format (one trial, two rounds, one epoch,
 two strategies), then `deepal-bench-paper FAMILY` builds that paper's tables from the
 records."""
@@ -8,8 +8,8 @@ import sys
 import pytest
 from support import write_cifar, write_mnist
 
-from deepal_bench import cli
-from deepal_bench.report.papers.cli import main as paper_main
+from deepal_bench.cli import run as cli
+from deepal_bench.cli.paper import main as paper_main
 from deepal_bench.results import schema
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from support import ENTROPY, RANDOM, config, write_run
 
-from deepal_bench.report.cli import main
+from deepal_bench.cli.report import main
 from deepal_bench.results import schema
 from deepal_bench.results.collect import collect, group_cells, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels

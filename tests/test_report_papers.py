@@ -11,8 +11,8 @@ import pytest
 import support
 from support import ENTROPY, RANDOM, write_run
 
+from deepal_bench.cli.paper import main
 from deepal_bench.report import papers
-from deepal_bench.report.papers.cli import main
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""A report never aborts on one bad run and never uses a wrong one (issue 11, finding 6)."""
+"""A report never aborts on one bad run and never uses a wrong one."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from support import ENTROPY, RANDOM, config, write_run
 
-from deepal_bench.report.cli import main
+from deepal_bench.cli.report import main
 from deepal_bench.results import schema
 from deepal_bench.results.collect import collect, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels

@@ -1,4 +1,4 @@
-"""One owner per run directory: the lock file, its heartbeat and stale takeover (issue 11)."""
+"""One owner per run directory: the lock file, its heartbeat and stale takeover."""
 
 import json
 import socket
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deepal_bench import loop
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
 from deepal_bench.results.lock import LockHeld, RunLock, read_holder
+from deepal_bench.run import loop
 
 
 def write_lock(run_dir, host: str, pid: int, heartbeat: float) -> None:

@@ -8,7 +8,7 @@ import torch
 from omegaconf import OmegaConf
 from scipy import stats
 
-from deepal_bench.cli import CONF_DIR
+from deepal_bench.cli.run import CONF_DIR
 from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.gumbel import (
     descending_ranks,
@@ -137,7 +137,7 @@ def test_suffix_log_normalisers_by_hand():
 
 
 def test_topk_breaks_ties_by_a_seeded_permutation_not_by_position():
-    """Issue 11, finding 7: all-equal scores (entropy 0 everywhere) gave positions 0..n-1."""
+    """all-equal scores (entropy 0 everywhere) gave positions 0..n-1."""
     scores = torch.zeros(50)
     picks = [TopK().select(scores, 5, torch.Generator().manual_seed(s)).positions for s in (1, 2)]
     assert picks[0].tolist() != list(range(5)) and picks[0].tolist() != picks[1].tolist()

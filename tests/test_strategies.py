@@ -1,4 +1,4 @@
-"""Strategy adapters: start-up checks, the pitfalls of issue 5, option validation."""
+"""Strategy adapters: start-up checks, the pitfalls of an adapter, option validation."""
 
 import pytest
 import torch
@@ -14,11 +14,11 @@ from strategy_fixtures import (
 )
 from torch import nn
 
-import deepal_bench.cli  # noqa: F401  (registers the config resolvers)
+import deepal_bench.cli.run  # noqa: F401  (registers the config resolvers)
 from deepal_bench import kernels
 from deepal_bench.errors import ConfigError
-from deepal_bench.loop import Experiment
 from deepal_bench.models.base import ALModel
+from deepal_bench.run.loop import Experiment
 from deepal_bench.selection import Selected, Selection, TopK
 from deepal_bench.strategies import STRATEGIES, BatchStrategy, build_strategy
 from deepal_bench.strategies.base import MC_DROPOUT

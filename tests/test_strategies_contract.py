@@ -1,4 +1,4 @@
-"""The contract every registered strategy inherits (issue 5): the batch has the asked size,
+"""The contract every registered strategy inherits: the batch has the asked size,
 distinct points, no labeled point, only dataset indices of candidates, and the same
 generator gives the same batch. New strategies are covered the moment they register."""
 

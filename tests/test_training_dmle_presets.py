@@ -5,9 +5,9 @@ import math
 import pytest
 from hydra import compose, initialize_config_dir
 
-from deepal_bench.cli import CONF_DIR
-from deepal_bench.loop import run
-from deepal_bench.store import RunStore
+from deepal_bench.cli.run import CONF_DIR
+from deepal_bench.run.loop import run
+from deepal_bench.run.store import RunStore
 
 
 def _cfg(tmp_path, *overrides):

@@ -77,14 +77,14 @@ def test_same_generator_same_weights_and_sgd_cosine_runs():
 
 
 def test_divergence_stops_the_run_before_the_round_is_recorded(tiny_cfg):
-    """Issue 11, finding 7: trainer.lr=1e6 gave chance accuracy, exit 0, a normal record."""
+    """trainer.lr=1e6 gave chance accuracy, exit 0, a normal record."""
     from pathlib import Path
 
     import pytest
 
-    from deepal_bench import loop
     from deepal_bench.errors import ConfigError
     from deepal_bench.results import schema
+    from deepal_bench.run import loop
 
     cfg = tiny_cfg("dataset=digits", "trainer.lr=1e6", "trainer.epochs=50", name="diverged")
     with pytest.raises(ConfigError, match=r"diverged in trial 0, round 0: .*lower trainer.lr"):

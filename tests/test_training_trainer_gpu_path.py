@@ -1,4 +1,4 @@
-"""The GPU path of training and pool inference (issue 14): no host read per step, bf16
+"""The GPU path of training and pool inference: no host read per step, bf16
 autocast for inference when `trainer.amp` is on (float32 outputs), `trainer.compile`
 compiled once and reused by every round's fresh model. The CUDA tests count the
 synchronising operations with torch's sync debug mode (skipped without CUDA)."""
@@ -14,7 +14,7 @@ import torch
 import deepal_bench
 from deepal_bench.data.augment import ImageAugment
 from deepal_bench.data.dataset import ALData
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models import build_model
 from deepal_bench.training.estimators import IMLE, TrainContext
 from deepal_bench.training.inference import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from deepal_bench import cli
+from deepal_bench.cli import run as cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

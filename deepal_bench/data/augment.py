@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.errors import ConfigError
 
 AUGMENT_KEYS = ("crop_pad", "hflip", "rotate", "translate", "resized_crop", "jitter")

@@ -12,7 +12,7 @@ from sklearn import datasets as skdatasets
 
 from deepal_bench.data.dataset import ALData
 from deepal_bench.data.splits import stratified_split
-from deepal_bench.validation import PositiveInt, TestSize
+from deepal_bench.typed import PositiveInt, TestSize
 
 _TABULAR = {
     "iris": skdatasets.load_iris,

@@ -46,7 +46,7 @@ from deepal_bench.data.vision import (
 from deepal_bench.errors import ConfigError, unknown_choice
 from deepal_bench.registry import Registry
 from deepal_bench.seeding import generator
-from deepal_bench.validation import (
+from deepal_bench.typed import (
     PositiveFloat,
     PositiveInt,
     Range,

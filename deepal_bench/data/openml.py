@@ -18,7 +18,7 @@ from deepal_bench.data.dataset import ALData
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.errors import ConfigError
-from deepal_bench.validation import TestSize
+from deepal_bench.typed import TestSize
 
 FORMATS = (".csv", ".parquet", ".arff")
 

@@ -20,7 +20,7 @@ from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError
 from deepal_bench.seeding import generator
-from deepal_bench.validation import PositiveInt, TestSize
+from deepal_bench.typed import PositiveInt, TestSize
 
 register_source(
     Source(

@@ -16,7 +16,7 @@ from deepal_bench.models.mlp import MLP
 from deepal_bench.models.resnet import ResNet18, ResNet50
 from deepal_bench.models.vit import SmallViT, ViTB16
 from deepal_bench.registry import Registry
-from deepal_bench.validation import check_value
+from deepal_bench.typed import check_value
 
 MODELS: Registry[Callable[..., ALModel]] = Registry("model.name")
 

@@ -18,10 +18,10 @@ import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.config import NON_IDENTITY_KEYS, differing_keys
 from deepal_bench.metrics.records import TRIAL_METRICS
 from deepal_bench.results import schema
 from deepal_bench.results.checks import check_records
+from deepal_bench.results.identity import NON_IDENTITY_KEYS, differing_keys
 from deepal_bench.results.io import read_done
 from deepal_bench.results.predictions import read_predictions
 

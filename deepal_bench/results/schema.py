@@ -1,4 +1,4 @@
-"""The record format (DESIGN.md "Records"): file names and columns of one run directory."""
+"""The record format (docs/records.md): file names and columns of one run directory."""
 
 from deepal_bench.metrics.records import TRIAL_METRICS
 

@@ -19,7 +19,7 @@ from deepal_bench.strategies.base import QueryContext, QueryResult, ScoreStrateg
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import LabeledExamples, TrainerExtension
 from deepal_bench.training.inference import eval_mode, gathered_batches
-from deepal_bench.validation import NonNegativeFloat, PositiveFloat, PositiveInt
+from deepal_bench.typed import NonNegativeFloat, PositiveFloat, PositiveInt
 
 
 def pixel_range(data: ALData, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -16,7 +16,7 @@ from deepal_bench.strategies.base import PROBS, QueryContext, QueryResult, Strat
 from deepal_bench.strategies.registry import build_strategy, register
 from deepal_bench.training.ceal import CEALExtension, DecaySchedule, PseudoLabels
 from deepal_bench.training.extensions import TrainerExtension, chain
-from deepal_bench.validation import NonNegativeFloat
+from deepal_bench.typed import NonNegativeFloat
 
 
 @register("ceal")

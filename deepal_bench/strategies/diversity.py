@@ -6,7 +6,7 @@ from deepal_bench import kernels
 from deepal_bench.strategies.base import EMBEDDINGS, LABELED, BatchStrategy, QueryContext
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
-from deepal_bench.validation import PositiveInt
+from deepal_bench.typed import PositiveInt
 
 
 @register("kcenter")

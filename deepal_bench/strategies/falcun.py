@@ -17,7 +17,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-from deepal_bench.validation import NonNegativeFloat, PositiveInt, Range
+from deepal_bench.typed import NonNegativeFloat, PositiveInt, Range
 
 
 @register("falcun")

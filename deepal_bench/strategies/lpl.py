@@ -25,7 +25,7 @@ from deepal_bench.training.lpl import (
     fit_lossnet,
     predicted_losses,
 )
-from deepal_bench.validation import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from deepal_bench.typed import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 
 @register("lpl")

@@ -12,7 +12,7 @@ from deepal_bench.strategies.base import (
     QueryContext,
 )
 from deepal_bench.strategies.registry import register
-from deepal_bench.validation import PositiveFloat, PositiveInt
+from deepal_bench.typed import PositiveFloat, PositiveInt
 
 
 @register("dbal")

@@ -18,7 +18,7 @@ from deepal_bench.strategies.base import (
 )
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
-from deepal_bench.validation import PositiveInt
+from deepal_bench.typed import PositiveInt
 
 
 class ProbScore(ScoreStrategy):

@@ -19,7 +19,7 @@ from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import gathered_batches
 from deepal_bench.training.joint import EpochSize, same_labeled
 from deepal_bench.training.vaal import VAALConfig, VAALExtension, train_vaal
-from deepal_bench.validation import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from deepal_bench.typed import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 
 def vaal_scores(p_labeled: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.joint import EpochSize, same_labeled
 from deepal_bench.training.waal import CriticConfig, WAALExtension, fit_critic
-from deepal_bench.validation import (
+from deepal_bench.typed import (
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,

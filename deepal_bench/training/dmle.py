@@ -40,7 +40,7 @@ from deepal_bench.selection import SELECTIONS, Softmax, StochasticSelection
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.training.estimators import ESTIMATORS, Estimator, TrainContext, TrainStep
 from deepal_bench.training.inference import eval_mode, mc_dropout_mode
-from deepal_bench.validation import PositiveFloat, PositiveInt
+from deepal_bench.typed import PositiveFloat, PositiveInt
 
 TOPK = "topk"
 _NEVER = torch.iinfo(torch.long).max

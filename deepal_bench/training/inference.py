@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import seeded_global_rng
 

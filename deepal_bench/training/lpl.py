@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models.auxiliary import LossNet, pool_tap
 from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import TrainContext, TrainStep

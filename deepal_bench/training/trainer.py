@@ -23,14 +23,14 @@ from typing import Annotated, Literal
 
 import torch
 
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
 from deepal_bench.training.estimators import Estimator, TrainContext, TrainStep
 from deepal_bench.training.extensions import TrainerExtension
 from deepal_bench.training.inference import evaluate
 from deepal_bench.training.optim import build_optimizer, build_schedule
-from deepal_bench.validation import (
+from deepal_bench.typed import (
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,

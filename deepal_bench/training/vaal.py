@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models.auxiliary import MLPDiscriminator, build_vae
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import derive_seed, seeded_global_rng

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch.autograd import grad
 
-from deepal_bench.devices import host_to_device
+from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models.auxiliary import MLPDiscriminator
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import derive_seed, seeded_global_rng

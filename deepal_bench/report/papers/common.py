@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepal_bench.config import differing_keys
 from deepal_bench.report import tables
 from deepal_bench.report.build import Records
 from deepal_bench.report.paper import PAPER_DIR, dataset_label, flat_config, model_label
 from deepal_bench.results.collect import POOLING_IGNORED_KEYS, Cell, trial_table
+from deepal_bench.results.identity import differing_keys
 
 LONG_COLUMNS = [
     "setting",

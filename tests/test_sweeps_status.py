@@ -1,5 +1,5 @@
 """deepal-bench-status: the state of every run directory below a results folder, built on
-disk by real runs, and the command that launches what a sweep still lacks (issue 12)."""
+disk by real runs, and the command that launches what a sweep still lacks."""
 
 import hashlib
 import itertools
@@ -17,19 +17,20 @@ import pytest
 import torch
 from support import run_cli
 
-from deepal_bench import status
-from deepal_bench.loop import run
+from deepal_bench.cli import status as status_cli
 from deepal_bench.results import schema
 from deepal_bench.results.lock import RunLock
-from deepal_bench.store import RunStore
-from deepal_bench.sweep import expand
+from deepal_bench.run.loop import run
+from deepal_bench.run.store import RunStore
+from deepal_bench.sweeps import status
+from deepal_bench.sweeps.expand import expand
 
 TINY_SWEEP = ["budget.initial=10", "budget.batch=10", "budget.quota=10",
               "trainer.epochs=1", "progress=false"]  # fmt: skip
 
 
 def status_out(capsys, *argv: object) -> list[str]:
-    status.main([str(a) for a in argv])
+    status_cli.main([str(a) for a in argv])
     return capsys.readouterr().out.splitlines()
 
 
@@ -107,7 +108,7 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     error = ("budget.quota=100000 plus budget.initial=10 is larger than the training pool "
              "(124 points); lower budget.quota to at most 114.")  # fmt: skip
     (failed / schema.LOG_FILE).write_text(
-        "[2026-11-30 17:02:11,001][deepal_bench.loop][INFO] - started: entropy on wine\n"
+        "[2026-11-30 17:02:11,001][deepal_bench.run.loop][INFO] - started: entropy on wine\n"
         f"[2026-11-30 17:02:12,002][deepal_bench][ERROR] - {error}\n"
     )
     (sweep / "empty" / ".hydra").mkdir(parents=True)
@@ -161,7 +162,7 @@ def test_a_later_launch_after_an_error_is_not_failed(tmp_path, capsys):
     path.mkdir()
     (path / schema.LOG_FILE).write_text(
         "[t][deepal_bench][ERROR] - output_dir 'x' is in use by node17:1 since today\n"
-        "[t][deepal_bench.loop][INFO] - resumed: entropy on wine at trial 0 round 0 of 5 "
+        "[t][deepal_bench.run.loop][INFO] - resumed: entropy on wine at trial 0 round 0 of 5 "
         "trials, records in x\n"
         "Traceback (most recent call last):\n"
         "KeyboardInterrupt\n"
@@ -249,7 +250,7 @@ def test_a_missing_folder_or_bad_overrides_is_a_one_line_error(
 ):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
-        status.main(argv)
+        status_cli.main(argv)
     out, err = capsys.readouterr()
     assert exit_.value.code == 2 and out == ""
     assert err.startswith("deepal-bench-status: error: ") and message in err

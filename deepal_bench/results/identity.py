@@ -5,9 +5,7 @@ import json
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.paths import CONF_DIR
-
-__all__ = ["CONF_DIR", "config_hash", "differing_keys", "identity", "identity_json", "run_path"]
+__all__ = ["config_hash", "differing_keys", "identity", "identity_json", "run_path"]
 
 # Keys that do not change what a run computes (where it is written, how many trials are
 # wanted — more trials extend a run —, threads, the progress bar).

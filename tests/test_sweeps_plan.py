@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepal_bench import plan
+from deepal_bench.cli import plan as plan_cli
 from deepal_bench.data import load_dataset
-from deepal_bench.sweep import job_overrides
+from deepal_bench.sweeps import plan
+from deepal_bench.sweeps.expand import job_overrides
 
 # wine: 178 rows, 30% test -> 125 train / 53 test, 13 features, 3 classes.
 SWEEP = [
@@ -131,10 +132,10 @@ def test_cli_prints_the_plan_and_refuses_bad_overrides(capsys, tmp_path):
     csv = tmp_path / "t.csv"
     pd.DataFrame([{**cpu_row(), "batch_size": 16, "amp": False, "compile": False,
                    "input_shape": "13"}]).to_csv(csv, index=False)  # fmt: skip
-    plan.main(["--throughput", str(csv), *SWEEP])
+    plan_cli.main(["--throughput", str(csv), *SWEEP])
     assert "| **total** |  | 2 | 16 | 804 | 1,508 | 2.65 |" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
-        plan.main(["--throughput", str(csv), "strategy=no_such_strategy"])
+        plan_cli.main(["--throughput", str(csv), "strategy=no_such_strategy"])
     assert exit_info.value.code == 2
     assert "no_such_strategy" in capsys.readouterr().err
 

@@ -1,4 +1,4 @@
-"""Run directories: identity, repair from the state, damaged files, permissions (issue 11)."""
+"""Run directories: identity, repair from the state, damaged files, permissions."""
 
 import os
 import stat
@@ -9,10 +9,10 @@ import pytest
 import torch
 from support import assert_same_records
 
-from deepal_bench import loop
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
-from deepal_bench.store import RunStore
+from deepal_bench.run import loop
+from deepal_bench.run.store import RunStore
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from deepal_bench.config import CONF_DIR, run_path
 from deepal_bench.errors import ConfigError
-from deepal_bench.loop import run
-from deepal_bench.placement import from_hydra, scheduler_cpus
-from deepal_bench.store import LockLost
+from deepal_bench.paths import CONF_DIR
+from deepal_bench.results.identity import run_path
+from deepal_bench.run.loop import run
+from deepal_bench.run.placement import from_hydra, scheduler_cpus
+from deepal_bench.run.store import LockLost
 
 log = logging.getLogger("deepal_bench")
 FAILED_JOBS: list[str] = []  # jobs of this process's sweep that failed (basic launcher)

@@ -1,7 +1,7 @@
 """`deepal-bench-plan OVERRIDES...`: what a sweep costs, printed before anything runs.
 
 It takes the overrides of `deepal-bench -m` and expands them exactly as Hydra's basic
-sweeper does (`deepal_bench.sweep`). Per job, from the composed config alone:
+sweeper does (`deepal_bench.sweeps.expand`). Per job, from the composed config alone:
 
 - rounds: trials x (budget.rounds + 1);
 - images trained: trials x sum over rounds of (labeled-set size x trainer.epochs), an upper
@@ -13,7 +13,7 @@ sweeper does (`deepal_bench.sweep`). Per job, from the composed config alone:
   validation set every epoch with `trainer.select: best_val`;
 - device-hours per device kind: images trained / training images per second + images
   inferred / inference images per second, from the throughput table
-  (`deepal_bench/throughput.csv`, measured by `scripts/bench_throughput.py`).
+  (`deepal_bench/sweeps/throughput.csv`, measured by `scripts/bench_throughput.py`).
 
 Throughput lookup: rows of the same model variant (`model_variant`) on the same device
 kind; the row with the nearest forward FLOPs per image (then the nearest training batch
@@ -31,10 +31,8 @@ networks, adversarial attacks and examples) and the selection kernels' own time
 (k-center, k-means, ...; docs/benchmarks.md has their measured cost).
 """
 
-import argparse
 import math
 import re
-import sys
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,20 +41,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
-from deepal_bench.budget import Budget
 from deepal_bench.data.sources import resolve_root
 from deepal_bench.errors import ConfigError
 from deepal_bench.models import build_model
 from deepal_bench.paths import CONF_DIR
+from deepal_bench.run.budget import Budget
 from deepal_bench.strategies import BatchStrategy, Strategy, build_strategy
 from deepal_bench.strategies.base import EMBEDDINGS, LABELED, MC_DROPOUT, PROBS
-from deepal_bench.sweep import expand
+from deepal_bench.sweeps.expand import expand
 from deepal_bench.training.trainer import TrainerConfig
-from deepal_bench.validation import build_dataclass
+from deepal_bench.typed import build_dataclass
 
 THROUGHPUT_CSV = Path(__file__).with_name("throughput.csv")
 THROUGHPUT_COLUMNS = (
@@ -643,7 +640,7 @@ def format_plan(result: Plan) -> str:
     )
     notes = [
         "hours: device-hours, one job after another on one device: images trained / training "
-        "images/s + images inferred / inference images/s (deepal_bench/throughput.csv); ~ = "
+        "images/s + images inferred / inference images/s (deepal_bench/sweeps/throughput.csv); ~ = "
         "from a row of another input shape, batch size, amp or compile setting, scaled by "
         "forward FLOPs; unknown = no row for that model there, or a dataset whose size is "
         "unknown without its files.",
@@ -658,30 +655,3 @@ def format_plan(result: Plan) -> str:
     for what, names in result.uncounted.items():
         notes.append(f"not counted: the {what} of {', '.join(names)}.")
     return "\n".join([summary, "", *lines, "", *(f"- {n}" for n in notes)])
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point (`deepal-bench-plan`)."""
-    parser = argparse.ArgumentParser(
-        prog="deepal-bench-plan",
-        description="Jobs, rounds, images and estimated device-hours of `deepal-bench -m "
-        "OVERRIDES...`, before anything runs.",
-    )
-    parser.add_argument("overrides", nargs="*", help="the overrides of deepal-bench -m")
-    parser.add_argument("-m", "--multirun", action="store_true", help="accepted and ignored")
-    parser.add_argument(
-        "--throughput",
-        type=Path,
-        default=THROUGHPUT_CSV,
-        help="throughput table (default: the one shipped in the package)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        print(format_plan(plan(args.overrides, ThroughputTable.read(args.throughput))))
-    except (ConfigError, HydraException) as err:
-        print(f"deepal-bench-plan: error: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

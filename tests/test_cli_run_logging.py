@@ -1,4 +1,4 @@
-"""Python logging through Hydra's job log: start, one line per round, end; errors (issue 12)."""
+"""Python logging through Hydra's job log: start, one line per round, end; errors."""
 
 import pytest
 from support import run_cli

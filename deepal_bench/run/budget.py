@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from deepal_bench.errors import ConfigError
-from deepal_bench.validation import NonNegativeInt, PositiveInt, check_fields
+from deepal_bench.typed import NonNegativeInt, PositiveInt, check_fields
 
 
 @dataclass(frozen=True)

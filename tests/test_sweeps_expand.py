@@ -2,9 +2,9 @@
 
 import sys
 
-from deepal_bench import cli
+from deepal_bench.cli import run as cli
 from deepal_bench.results import schema
-from deepal_bench.sweep import expand, job_overrides
+from deepal_bench.sweeps.expand import expand, job_overrides
 
 
 def test_preset_grids_and_command_line_sweeps_expand_like_hydra():

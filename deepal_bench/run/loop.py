@@ -17,63 +17,31 @@ from typing import TypeVar
 import pandas as pd
 import torch
 from omegaconf import DictConfig
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from deepal_bench.budget import Budget
-from deepal_bench.config import identity_json
 from deepal_bench.data import ALData, Pool, load_dataset
 from deepal_bench.data.pool import initial_indices
-from deepal_bench.errors import ConfigError, unknown_choice
+from deepal_bench.errors import ConfigError
 from deepal_bench.metrics.records import RoundOutcome, round_columns, trial_row
 from deepal_bench.models import ALModel, build_model
-from deepal_bench.placement import ALONE, Placement
 from deepal_bench.results import schema
 from deepal_bench.results.collect import Skipped, load_run
+from deepal_bench.results.identity import identity_json
 from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.run.budget import Budget
+from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolve_device
+from deepal_bench.run.settings import validate_config
+from deepal_bench.run.store import DamagedRun, RunState, RunStore
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, SelectionRecord, build_selection
-from deepal_bench.settings import validate_config
-from deepal_bench.store import DamagedRun, RunState, RunStore
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
 from deepal_bench.training.estimators import Estimator, TrainContext, build_estimator
 from deepal_bench.training.inference import predicted_labels
 from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged, TrainResult
-from deepal_bench.validation import build_dataclass
+from deepal_bench.typed import build_dataclass
 
 log = logging.getLogger(__name__)
-DEVICES = ("auto", "cpu", "cuda")
 T = TypeVar("T")
-
-
-def resolve_device(name: str, placement: Placement = ALONE) -> torch.device:
-    """`auto` picks CUDA when present; `cuda` without CUDA is a ConfigError. Jobs sharing a
-    machine's GPUs (joblib) get one each, round-robin."""
-    if name not in DEVICES:
-        raise unknown_choice("device", name, DEVICES)
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "device=cuda was asked for but CUDA is not available; use device=auto or cpu."
-        )
-    if name == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    index = placement.gpu(torch.cuda.device_count())
-    return torch.device("cuda" if index is None else f"cuda:{index}")
-
-
-def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement) -> None:
-    """Thread count (torch and the BLAS libraries), the GPU, deterministic algorithms (same
-    seed => same records on CPU); cuDNN's autotuner (`cudnn.benchmark`) only when
-    `deterministic: false`, since the algorithm it picks may differ between runs."""
-    threads = placement.threads(cfg.threads)
-    if threads:
-        torch.set_num_threads(threads)
-        threadpool_limits(threads)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if cfg.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-    torch.backends.cudnn.benchmark = not cfg.deterministic
 
 
 def timed(device: torch.device, fn: Callable[[], T]) -> tuple[T, float]:

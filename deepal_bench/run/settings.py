@@ -1,7 +1,7 @@
 """The top-level run settings and the check of a whole composed config before a run.
 
 `validate_config` checks every key of every group against its schema (see
-`deepal_bench.validation`) without loading data or building a model, so a wrong type or
+`deepal_bench.typed`) without loading data or building a model, so a wrong type or
 range is refused before anything is written. What needs the data (the budget against the
 pool size, a strategy against the model) is checked next, by `loop.Experiment`, still
 before any record is written.
@@ -12,14 +12,14 @@ from typing import Literal
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.budget import Budget
 from deepal_bench.data.catalogue import check_dataset
 from deepal_bench.models import check_model
+from deepal_bench.run.budget import Budget
 from deepal_bench.selection import SELECTIONS
 from deepal_bench.strategies import STRATEGIES
 from deepal_bench.training.estimators import ESTIMATORS
 from deepal_bench.training.trainer import TrainerConfig
-from deepal_bench.validation import PositiveFloat, PositiveInt, build_dataclass, check_fields
+from deepal_bench.typed import PositiveFloat, PositiveInt, build_dataclass, check_fields
 
 GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget", "trainer")
 

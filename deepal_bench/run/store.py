@@ -20,9 +20,9 @@ import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from deepal_bench.config import differing_keys, identity, identity_of
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
+from deepal_bench.results.identity import differing_keys, identity, identity_of
 from deepal_bench.results.io import (
     atomic_torch_save,
     atomic_write_csv,

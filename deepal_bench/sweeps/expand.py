@@ -16,8 +16,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from deepal_bench.config import run_path
 from deepal_bench.paths import CONF_DIR
+from deepal_bench.results.identity import run_path
 
 
 @dataclass

@@ -7,10 +7,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from deepal_bench import loop
-from deepal_bench.loop import configure_torch
-from deepal_bench.placement import ALONE
 from deepal_bench.results import schema
+from deepal_bench.run import loop
+from deepal_bench.run.placement import ALONE, configure_torch
 from deepal_bench.training.trainer import Trainer
 
 TIMES = ["train_seconds", "query_seconds", "eval_seconds"]

@@ -11,7 +11,7 @@ One line per run directory below the given folders, then totals per state:
   ERROR line, which is shown.
 
 With `--expect OVERRIDES...` (the overrides the sweep was launched with) every job of that
-sweep is expanded as Hydra's basic sweeper does (`deepal_bench.sweep`) and the jobs that are
+sweep is expanded as Hydra's basic sweeper does (`deepal_bench.sweeps.expand`) and the jobs that are
 neither complete nor in progress are printed as `deepal-bench -m ...` lines that launch only
 them.
 
@@ -20,29 +20,24 @@ Reading a results folder runs nothing from it and writes nothing: config.yaml is
 opened (docs/records.md, "Trust model").
 """
 
-import argparse
 import csv
 import os
 import re
 import shlex
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
 from deepal_bench.results import schema
 from deepal_bench.results.checks import expected_rounds
 from deepal_bench.results.collect import Run, load_run
 from deepal_bench.results.io import read_done
 from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
-from deepal_bench.sweep import Job, expand
+from deepal_bench.sweeps.expand import Job
 
-PROG = "deepal-bench-status"
 MARKERS = (schema.CONFIG_FILE, schema.STATE_FILE, schema.ROUNDS_FILE, schema.DONE_FILE,
            schema.LOCK_FILE, schema.LOG_FILE)  # fmt: skip
 RECORDS = (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE)
@@ -313,56 +308,3 @@ def expect_report(jobs: list[Job], lock_timeout: float | None) -> list[str]:
         return [head + "nothing to launch"]
     why = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
     return [head + f"{len(todo)} to launch ({why}):", *launch_lines([j.overrides for _, j in todo])]
-
-
-# -- command line --------------------------------------------------------------------------
-
-
-def _fail(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        usage=f"{PROG} RESULTS_DIR... [--lock-timeout S] [--expect OVERRIDES...]",
-        description="One line per run directory below RESULTS_DIR (complete, in progress, "
-        "stale, damaged, failed), then totals. Reads records and logs only; never writes.",
-        epilog="--expect OVERRIDES... comes last: the overrides the sweep was launched with "
-        "(`-m` may be given); prints `deepal-bench -m` lines launching the jobs that are "
-        "neither complete nor in progress.",
-    )
-    parser.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument(
-        "--lock-timeout", type=float, default=None, metavar="S",
-        help="seconds without a heartbeat after which a lock is stale (default: each run's "
-        f"own lock_timeout, else {DEFAULT_LOCK_TIMEOUT:g})",
-    )  # fmt: skip
-    return parser
-
-
-def _expected_jobs(overrides: list[str]) -> list[Job]:
-    overrides = [o for o in overrides if o not in ("-m", "--multirun")]
-    try:
-        return expand(overrides)
-    except (HydraException, OmegaConfBaseException, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        _fail(f"bad --expect overrides {' '.join(overrides)!r}: {reason}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point (`deepal-bench-status`)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    expect = argv[argv.index("--expect") + 1 :] if "--expect" in argv else None
-    args = _parser().parse_args(argv[: argv.index("--expect")] if expect is not None else argv)
-    for root in args.results_dirs:
-        if not root.is_dir():
-            _fail(f"RESULTS_DIR '{root}' is not a folder")
-    jobs = _expected_jobs(expect) if expect is not None else None
-    statuses = [run_status(path, args.lock_timeout) for path in find_run_dirs(args.results_dirs)]
-    for status in statuses:
-        print(status.line())
-    print(totals(statuses))
-    if jobs is not None:
-        print("\n".join(expect_report(jobs, args.lock_timeout)))

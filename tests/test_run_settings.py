@@ -1,5 +1,5 @@
 """Typed configuration: bad input is one paragraph naming key, value and what is allowed,
-exit status 2, no traceback, no record written (issue 11, finding 8)."""
+exit status 2, no traceback, no record written."""
 
 import sys
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepal_bench import cli
+from deepal_bench.cli import run as cli
 from deepal_bench.results import schema
 
 RECORDS = (schema.CONFIG_FILE, schema.ROUNDS_FILE, schema.STATE_FILE, schema.DONE_FILE)
@@ -110,7 +110,7 @@ def test_generated_bad_overrides_exit_2_without_traceback_or_records(capsys, tmp
 
 
 def test_dmle_with_a_score_without_gradient_is_refused_before_anything_is_written(capsys, tmp_path):
-    """Issue 13: DMLE with Freeman's variation ratio (argmax votes, no gradient) would
+    """DMLE with Freeman's variation ratio (argmax votes, no gradient) would
     silently train as IMLE."""
     overrides = ["estimator=dmle", "strategy=var_ratio", "strategy.variant=freeman"]
     budget = ["budget.initial=10", "budget.batch=10", "budget.quota=20"]

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-import deepal_bench.cli as cli
-from deepal_bench import loop
-from deepal_bench.store import RunStore
+import deepal_bench.cli.run as cli
+from deepal_bench.run import loop
+from deepal_bench.run.store import RunStore
 
 
 def _cfg(strategy: str, out: str):

@@ -6,9 +6,9 @@ import pytest
 from omegaconf import OmegaConf
 from support import compose_config
 
-from deepal_bench.budget import Budget
-from deepal_bench.cli import CONF_DIR
-from deepal_bench.config import run_path
+from deepal_bench.cli.run import CONF_DIR
+from deepal_bench.results.identity import run_path
+from deepal_bench.run.budget import Budget
 from deepal_bench.selection import build_selection
 from deepal_bench.strategies import build_strategy
 from deepal_bench.training.estimators import build_estimator

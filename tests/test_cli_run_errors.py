@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from deepal_bench import loop
 from deepal_bench.errors import ConfigError
+from deepal_bench.run import loop
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -1,4 +1,5 @@
-"""Where a job runs among the jobs that share its machine: torch threads and GPU.
+"""Where a job runs: its device, and among the jobs that share its machine, its torch
+threads and GPU.
 
 `threads: auto` gives each job the cores this process may use (its CPU affinity, which
 SLURM and containers restrict) divided by the jobs running at once: the joblib launcher's
@@ -9,9 +10,14 @@ GPUs); elsewhere (one run, SLURM jobs with their own allocation) the current dev
 import os
 from dataclasses import dataclass
 
+import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from threadpoolctl import threadpool_limits
 
+from deepal_bench.errors import ConfigError, unknown_choice
+
+DEVICES = ("auto", "cpu", "cuda")
 SCHEDULER_CPUS = 4  # CPUs a cluster launcher asks for when threads is auto or null
 
 
@@ -60,3 +66,33 @@ def from_hydra() -> Placement:
     n_jobs = int(OmegaConf.select(hydra, "launcher.n_jobs", default=1))
     n_jobs = available_cores() if n_jobs < 1 else n_jobs
     return Placement(n_jobs, int(OmegaConf.select(hydra, "job.num", default=0) or 0))
+
+
+def resolve_device(name: str, placement: Placement = ALONE) -> torch.device:
+    """`auto` picks CUDA when present; `cuda` without CUDA is a ConfigError. Jobs sharing a
+    machine's GPUs (joblib) get one each, round-robin."""
+    if name not in DEVICES:
+        raise unknown_choice("device", name, DEVICES)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device=cuda was asked for but CUDA is not available; use device=auto or cpu."
+        )
+    if name == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    index = placement.gpu(torch.cuda.device_count())
+    return torch.device("cuda" if index is None else f"cuda:{index}")
+
+
+def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement) -> None:
+    """Thread count (torch and the BLAS libraries), the GPU, deterministic algorithms (same
+    seed => same records on CPU); cuDNN's autotuner (`cudnn.benchmark`) only when
+    `deterministic: false`, since the algorithm it picks may differ between runs."""
+    threads = placement.threads(cfg.threads)
+    if threads:
+        torch.set_num_threads(threads)
+        threadpool_limits(threads)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+    torch.backends.cudnn.benchmark = not cfg.deterministic

@@ -1,4 +1,4 @@
-"""Fault injection: real runs SIGKILLed at many moments, two concurrent writers (issue 11).
+"""Fault injection: real runs SIGKILLed at many moments, two concurrent writers.
 
 Killed runs are forked from a server process that has imported the package once
 (multiprocessing's forkserver), so each scenario costs only the run itself. A kill point is
@@ -19,13 +19,13 @@ import pytest
 from omegaconf import OmegaConf
 from support import assert_same_records, compose_config
 
-from deepal_bench import loop
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
+from deepal_bench.run import loop
 
 pytestmark = pytest.mark.slow
 FORK = multiprocessing.get_context("forkserver")
-FORK.set_forkserver_preload(["deepal_bench.loop"])
+FORK.set_forkserver_preload(["deepal_bench.run.loop"])
 
 
 def killed_run(cfg_yaml: str, kill_at: int, phase: str) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from deepal_bench.config import CONF_DIR
 from deepal_bench.data.catalogue import load_dataset
 from deepal_bench.data.sources import SOURCES, ensure, missing_files, resolve_root
 from deepal_bench.errors import ConfigError
+from deepal_bench.paths import CONF_DIR
 
 
 def dataset_choices() -> list[str]:

@@ -11,8 +11,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from support import write_mnist
 
-from deepal_bench import cli
-from deepal_bench.data_cli import dataset_choices, dataset_options, main
+from deepal_bench.cli import run as cli
+from deepal_bench.cli.data import dataset_choices, dataset_options, main
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGUE = {
@@ -101,7 +101,7 @@ def test_each_yaml_composes_and_fails_cleanly_without_files(tmp_path, name, caps
 
 
 def test_data_root_is_not_part_of_the_run_identity(monkeypatch):
-    from deepal_bench.config import config_hash
+    from deepal_bench.results.identity import config_hash
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["dataset=mnist"])

@@ -47,7 +47,7 @@ def test_sweep_writes_records_skips_finished_runs_and_reports(tmp_path):
     assert {run: (run / schema.ROUNDS_FILE).stat().st_mtime_ns for run in runs} == stamps
 
     report = run_cli(
-        str(tmp_path), "--out", str(tmp_path / "report"), module="deepal_bench.report.cli"
+        str(tmp_path), "--out", str(tmp_path / "report"), module="deepal_bench.cli.report"
     )
     assert report.returncode == 0, report.stderr
     assert "| margin | 2 |" in report.stdout and "| random | 2 |" in report.stdout
