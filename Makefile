@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RESULTS ?= results/runs
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: run test lint format report bench clean-runs
 
@@ -13,9 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
-## run: the embedded default benchmark (digits, six strategies x 3 trials), then its table
+## run: the embedded default benchmark (digits, six strategies x 3 trials), then its table;
+## JOBS jobs at once (default: every core), one torch thread each
 run: $(STAMP)
-	$(BIN)/deepal-bench -m results_root=$(RESULTS)
+	$(BIN)/deepal-bench -m hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) threads=1 \
+		results_root=$(RESULTS)
 	$(BIN)/deepal-bench-report $(RESULTS)/digits --out $(RESULTS)/digits/report
 
 ## test: the test suite
