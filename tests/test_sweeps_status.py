@@ -21,6 +21,7 @@ from deepal_bench.cli import status as status_cli
 from deepal_bench.results import schema
 from deepal_bench.results.lock import RunLock
 from deepal_bench.run.loop import run
+from deepal_bench.run.provenance import describe, read_provenance
 from deepal_bench.run.store import RunStore
 from deepal_bench.sweeps import status
 from deepal_bench.sweeps.expand import expand
@@ -116,19 +117,21 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     refuse_unpickling(monkeypatch)
     with RunLock(copies["running"]) as lock:
         out = status_out(capsys, sweep)
+    code = f"  [{describe(read_provenance(complete))}]"  # each run with records ends with it
     assert out == [
-        f"complete     {complete}: 2 trials",
-        f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]",
+        f"complete     {complete}: 2 trials{code}",
+        f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]{code}",
         f"failed       {failed}: {error}",
         f"stale        {interrupted}: interrupted at trial 1/2, round 0/2 done, resumes on "
-        "relaunch",
+        f"relaunch{code}",
         f"in progress  {copies['running']}: trial 1/2, round 0/2 done; held by "
-        f"{socket.gethostname()}:{lock.me.pid} since {local(lock.me.since)}",
+        f"{socket.gethostname()}:{lock.me.pid} since {local(lock.me.since)}{code}",
         f"stale        {copies['stale_dead']}: trial 1/2, round 0/2 done; lock of "
         f"{socket.gethostname()}:{pid} since {local(now - 60)}, its process is gone; resumes "
-        "on relaunch",
+        f"on relaunch{code}",
         f"stale        {copies['stale_host']}: trial 1/2, round 0/2 done; lock of "
-        f"node17:41233 since {local(now - 7200)}, no heartbeat for 60 min; resumes on relaunch",
+        f"node17:41233 since {local(now - 7200)}, no heartbeat for 60 min; resumes on "
+        f"relaunch{code}",
         "7 runs: 1 complete, 1 in progress, 3 stale, 1 damaged, 1 failed",
     ]
     assert tree(sweep) == before  # nothing written, nothing removed
