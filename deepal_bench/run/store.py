@@ -106,6 +106,8 @@ def _check_state(state: RunState) -> None:
          "summary trials"),
         (isinstance(state.sessions, list) and all(isinstance(s, dict) for s in state.sessions),
          "provenance sessions"),
+        (all(isinstance(v, int | None) for v in (state.launch_trials, state.query_rounds))
+         and isinstance(state.saved_at, str | None), "progress fields"),
     )  # fmt: skip
     for ok, what in checks:
         if not ok:
