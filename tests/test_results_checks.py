@@ -1,5 +1,6 @@
 """A report never aborts on one bad run and never uses a wrong one."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,12 @@ import pytest
 from support import ENTROPY, RANDOM, config, write_run
 
 from deepal_bench.cli.report import main
+from deepal_bench.metrics.records import TRIAL_METRICS, trial_metric
 from deepal_bench.results import schema
-from deepal_bench.results.collect import collect, load_run
+from deepal_bench.results.collect import Run, collect, group_cells, load_run, trial_table
 from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.run import loop
+from deepal_bench.sweeps.status import run_status
 
 
 @pytest.fixture
@@ -112,3 +116,77 @@ def test_config_interpolations_are_never_resolved(tmp_path, monkeypatch):
     assert run.config.dataset.name == "${oc.env:HOME}"
     runs, _ = collect([tmp_path])
     assert "secret-user" not in runs[0].setting
+
+
+def _first_to_last(rounds: pd.DataFrame) -> float:
+    """The accuracy gained from round 0 to the last round."""
+    return float(rounds["accuracy"].iloc[-1] - rounds["accuracy"].iloc[0])
+
+
+@contextmanager
+def gain_registered():
+    """`gain` registered as a trial metric for the block (as a module would with
+    `@trial_metric("gain")`), unregistered afterwards."""
+    trial_metric("gain")(_first_to_last)
+    try:
+        yield
+    finally:
+        del TRIAL_METRICS["gain"]
+
+
+@pytest.fixture
+def gain_metric():
+    """A trial metric registered after the runs were recorded."""
+    with gain_registered():
+        yield
+
+
+def test_a_new_trial_metric_never_damages_old_runs(good, gain_metric):
+    """Adding a @trial_metric changed the summary columns, so every existing run was then
+    reported damaged."""
+    run = load_run(good / "random")
+    assert isinstance(run, Run), run.reason
+    assert run.summary["gain"].tolist() == pytest.approx([0.2, 0.22, 0.18])  # RANDOM's curves
+    assert list(pd.read_csv(good / "random" / schema.SUMMARY_FILE)) == schema.SUMMARY_COLUMNS
+    cells, _, _ = group_cells(collect([good])[0])
+    table = trial_table(cells)
+    assert table.set_index(["strategy", "seed"])["gain"].to_dict() == pytest.approx(
+        {("random", 0): 0.2, ("random", 1): 0.22, ("random", 2): 0.18,
+         ("entropy", 0): 0.3, ("entropy", 1): 0.32, ("entropy", 2): 0.29}
+    )  # fmt: skip
+    statuses = [run_status(good / name) for name in ("random", "entropy")]
+    assert [s.state for s in statuses] == ["complete", "complete"]
+
+
+def test_a_recorded_run_gains_the_new_column_and_keeps_its_values(tiny_cfg):
+    """A real run recorded before the metric existed: it loads with the new column, and the
+    next launch that extends it rewrites summary.csv (derived from the rounds) with it."""
+    cfg = tiny_cfg("trials=1")
+    loop.run(cfg, cfg.output_dir)
+    out = Path(cfg.output_dir)
+    before = pd.read_csv(out / schema.SUMMARY_FILE)
+    with gain_registered():
+        rounds = pd.read_csv(out / schema.ROUNDS_FILE)
+        expected = rounds["accuracy"].iloc[-1] - rounds["accuracy"].iloc[0]
+        assert load_run(out).summary["gain"].tolist() == pytest.approx([expected])
+        loop.run(tiny_cfg("trials=2"), cfg.output_dir)
+        after = pd.read_csv(out / schema.SUMMARY_FILE)
+    assert list(after) == [*schema.SUMMARY_COLUMNS, "gain"]
+    pd.testing.assert_frame_equal(after.iloc[:1][list(before)], before)
+    by_trial = pd.read_csv(out / schema.ROUNDS_FILE).groupby("trial")["accuracy"]
+    assert after["gain"].tolist() == pytest.approx((by_trial.last() - by_trial.first()).tolist())
+
+
+def test_only_the_known_summary_columns_present_are_compared(good):
+    """A column the registry does not know (a metric since removed) is ignored; a known one
+    that disagrees with the rounds still makes the run damaged."""
+    path = good / "random"
+    summary = pd.read_csv(path / schema.SUMMARY_FILE)
+    summary.assign(retired=[9.0, 9.0, 9.0]).drop(columns=["f_acc"]).to_csv(
+        path / schema.SUMMARY_FILE, index=False
+    )
+    run = load_run(path)
+    assert isinstance(run, Run), run.reason
+    assert run.summary["f_acc"].tolist() == pytest.approx([0.7, 0.72, 0.68])  # derived
+    _set_csv(schema.SUMMARY_FILE, 0, "aubc", "0.99")(path)
+    assert "aubc=0.99 for trial 0 disagrees" in load_run(path).reason

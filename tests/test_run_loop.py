@@ -143,3 +143,31 @@ def test_cudnn_autotuner_only_when_not_deterministic(deterministic):
     finally:
         torch.backends.cudnn.benchmark = before[0]
         torch.use_deterministic_algorithms(before[1])
+
+
+@pytest.fixture
+def inference_forwards():
+    """For every layer forward run under inference mode (query and test inference, never
+    training): whether bf16 autocast was on and the output's dtype."""
+    seen: list[tuple[bool, torch.dtype]] = []
+
+    def hook(module, inputs, output):
+        if torch.is_inference_mode_enabled() and isinstance(module, torch.nn.Linear):
+            seen.append((torch.is_autocast_enabled("cpu"), output.dtype))
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    yield seen
+    handle.remove()
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_trainer_amp_reaches_query_and_test_inference(tiny_cfg, inference_forwards, amp):
+    """`trainer.amp` trained under bf16 autocast but queried and evaluated in float32, so
+    bench_round --amp compared a bf16 baseline with fp32 harness passes."""
+    cfg = tiny_cfg("device=cpu", f"trainer.amp={amp}", "strategy=bald", name=str(amp))
+    loop.run(cfg, cfg.output_dir)
+    # The MLP has 3 linear layers (2 hidden + head): 3 test evaluations run all three; 2
+    # queries run the trunk's two once, then the head for each of 10 MC passes.
+    assert len(inference_forwards) == 3 * 3 + 2 * (2 + 10)
+    expected = (True, torch.bfloat16) if amp else (False, torch.float32)
+    assert set(inference_forwards) == {expected}

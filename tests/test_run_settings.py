@@ -2,14 +2,22 @@
 exit status 2, no traceback, no record written."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from omegaconf import DictConfig
 
 from deepal_bench.cli import run as cli
 from deepal_bench.results import schema
+from deepal_bench.run import loop
+from deepal_bench.run.budget import Budget
+from deepal_bench.run.settings import Choice, RunSettings, Settings, validate_config
+from deepal_bench.training.trainer import TrainerConfig
 
 RECORDS = (schema.CONFIG_FILE, schema.ROUNDS_FILE, schema.STATE_FILE, schema.DONE_FILE)
 TINY = ["dataset=wine", "trials=1", "trainer.epochs=1", "progress=false"]
@@ -118,3 +126,44 @@ def test_dmle_with_a_score_without_gradient_is_refused_before_anything_is_writte
     assert status == 2
     assert "differentiable" in err and "Traceback" not in err
     assert records_written(tmp_path) == []
+
+
+def test_validate_config_returns_the_typed_settings_of_every_group(tiny_cfg):
+    """validate_config built a RunSettings and threw it away; the loop read the raw config."""
+    cfg = tiny_cfg("strategy=bald", "strategy.mc_passes=7", "selection=softmax",
+                   "selection.beta=2.0", "trainer.amp=true")  # fmt: skip
+    settings = validate_config(cfg)
+    assert isinstance(settings, Settings)
+    assert settings.run == RunSettings(
+        trials=1, seed=0, device="auto", threads=1, lock_timeout=300, deterministic=True,
+        progress=False, store_predictions=False, results_root="results/runs",
+        output_dir=cfg.output_dir,
+    )  # fmt: skip
+    assert settings.budget == Budget(initial=10, batch=10, quota=20)
+    assert isinstance(settings.trainer, TrainerConfig)
+    assert (settings.trainer.epochs, settings.trainer.amp) == (2, True)
+    assert settings.strategy == Choice("bald", {"mc_passes": 7})
+    assert settings.selection == Choice("softmax", {"beta": 2.0})
+    assert settings.estimator == Choice("imle", {})
+    assert settings.model.name == "auto" and settings.dataset.name == "wine"
+    for choice in (settings.model, settings.dataset):
+        assert not isinstance(choice.options, DictConfig)
+        assert choice.config() == {"name": choice.name, **choice.options}
+    assert settings.dataset.options["root"] == cfg.dataset.root  # interpolations resolved
+
+
+def test_the_loop_reads_the_validated_settings(tiny_cfg, monkeypatch):
+    """What validate_config returns is what runs: a seed changed there (and not in the raw
+    config) seeds the trials; config.yaml still stores the raw config."""
+    validated = loop.validate_config
+
+    def reseeded(cfg):
+        settings = validated(cfg)
+        return replace(settings, run=replace(settings.run, seed=40))
+
+    monkeypatch.setattr(loop, "validate_config", reseeded)
+    cfg = tiny_cfg(name="reseeded")
+    loop.run(cfg, cfg.output_dir)
+    out = Path(cfg.output_dir)
+    assert pd.read_csv(out / schema.ROUNDS_FILE)["seed"].unique().tolist() == [40]
+    assert yaml.safe_load((out / schema.CONFIG_FILE).read_text())["seed"] == 0

@@ -1,5 +1,6 @@
 """Run directories: identity, repair from the state, damaged files, permissions."""
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -170,3 +171,33 @@ def test_records_honour_the_umask_and_temp_files_are_cleaned(tiny_cfg):
     assert not leftover.exists()
     for name in (schema.CONFIG_FILE, schema.ROUNDS_FILE, schema.STATE_FILE, schema.DONE_FILE):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o644
+
+
+def test_a_state_written_before_progress_and_provenance_resumes(tiny_cfg, reference, monkeypatch):
+    """A run interrupted under the format-2 state (no progress, no provenance) resumes to the
+    same records; its provenance starts with the launch that resumed it."""
+    cfg = tiny_cfg("trials=2", name="old")
+    real, saved = RunStore.save, []
+
+    def stop_after_two(self, state):
+        real(self, state)
+        saved.append(1)
+        if len(saved) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunStore, "save", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(cfg, cfg.output_dir)
+    monkeypatch.setattr(RunStore, "save", real)
+    out = Path(cfg.output_dir)
+    state = torch.load(out / schema.STATE_FILE, weights_only=True)
+    new = ("launch_trials", "query_rounds", "saved_at", "sessions")
+    old = {k: v for k, v in state.items() if k not in new} | {"format": 2}
+    torch.save(old, out / schema.STATE_FILE)
+    for name in (schema.PROGRESS_FILE, schema.PROVENANCE_FILE):
+        (out / name).unlink()
+    loop.run(cfg, cfg.output_dir)
+    assert_same_records(out, reference)
+    sessions = json.loads((out / schema.PROVENANCE_FILE).read_text())["sessions"]
+    assert [(s["trial"], s["round"]) for s in sessions] == [(0, 2)]
+    assert json.loads((out / schema.PROGRESS_FILE).read_text())["trial"] == 1

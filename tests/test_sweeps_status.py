@@ -21,6 +21,7 @@ from deepal_bench.cli import status as status_cli
 from deepal_bench.results import schema
 from deepal_bench.results.lock import RunLock
 from deepal_bench.run.loop import run
+from deepal_bench.run.provenance import describe, read_provenance
 from deepal_bench.run.store import RunStore
 from deepal_bench.sweeps import status
 from deepal_bench.sweeps.expand import expand
@@ -116,19 +117,21 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     refuse_unpickling(monkeypatch)
     with RunLock(copies["running"]) as lock:
         out = status_out(capsys, sweep)
+    code = f"  [{describe(read_provenance(complete))}]"  # each run with records ends with it
     assert out == [
-        f"complete     {complete}: 2 trials",
-        f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]",
+        f"complete     {complete}: 2 trials{code}",
+        f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]{code}",
         f"failed       {failed}: {error}",
         f"stale        {interrupted}: interrupted at trial 1/2, round 0/2 done, resumes on "
-        "relaunch",
+        f"relaunch{code}",
         f"in progress  {copies['running']}: trial 1/2, round 0/2 done; held by "
-        f"{socket.gethostname()}:{lock.me.pid} since {local(lock.me.since)}",
+        f"{socket.gethostname()}:{lock.me.pid} since {local(lock.me.since)}{code}",
         f"stale        {copies['stale_dead']}: trial 1/2, round 0/2 done; lock of "
         f"{socket.gethostname()}:{pid} since {local(now - 60)}, its process is gone; resumes "
-        "on relaunch",
+        f"on relaunch{code}",
         f"stale        {copies['stale_host']}: trial 1/2, round 0/2 done; lock of "
-        f"node17:41233 since {local(now - 7200)}, no heartbeat for 60 min; resumes on relaunch",
+        f"node17:41233 since {local(now - 7200)}, no heartbeat for 60 min; resumes on "
+        f"relaunch{code}",
         "7 runs: 1 complete, 1 in progress, 3 stale, 1 damaged, 1 failed",
     ]
     assert tree(sweep) == before  # nothing written, nothing removed
@@ -255,3 +258,77 @@ def test_a_missing_folder_or_bad_overrides_is_a_one_line_error(
     assert exit_.value.code == 2 and out == ""
     assert err.startswith("deepal-bench-status: error: ") and message in err
     assert err.count("\n") == 1
+
+
+def launch_stopped(cfg, monkeypatch, rounds: int) -> Path:
+    """A real launch of `cfg` stopped (Ctrl-C) right after its `rounds`-th saved round."""
+    save, saved = RunStore.save, []
+
+    def save_then_stop(self, state):
+        save(self, state)
+        saved.append(state)
+        if len(saved) == rounds:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(RunStore, "save", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            run(cfg, Path(cfg.output_dir))
+    return Path(cfg.output_dir)
+
+
+def test_the_trials_asked_for_come_from_progress_json_not_the_log(
+    tmp_path, tiny_cfg, monkeypatch, capsys
+):
+    """status learnt the trials a launch asked for by regex over log lines."""
+    path = launch_stopped(tiny_cfg("trials=2", name="run"), monkeypatch, 1)
+    launch_stopped(tiny_cfg("trials=3", name="run"), monkeypatch, 1)  # relaunched for 3
+    (path / schema.LOG_FILE).write_text(
+        "[t][deepal_bench.run.loop][INFO] - started: entropy on wine, 9 trials, records in x\n"
+        "[t][deepal_bench.run.loop][INFO] - trial 1/7 round 0/2: n_labeled=10 accuracy=0.5\n"
+    )
+    refuse_unpickling(monkeypatch)
+    line = status_out(capsys, tmp_path)[0]
+    assert line.startswith(
+        f"stale        {path}: interrupted at trial 1/3, round 1/2 done, resumes on relaunch  ["
+    )
+
+
+def test_a_run_recorded_before_progress_and_provenance_is_shown_from_its_records(
+    tmp_path, tiny_cfg, monkeypatch, capsys
+):
+    path = launch_stopped(tiny_cfg("trials=2", name="run"), monkeypatch, 2)
+    (path / schema.PROGRESS_FILE).unlink()
+    (path / schema.PROVENANCE_FILE).unlink()
+    assert status_out(capsys, tmp_path)[0] == (
+        f"stale        {path}: interrupted at trial 1/2, round 1/2 done, resumes on "
+        "relaunch  [code unknown]"
+    )
+    (path / schema.PROGRESS_FILE).write_text("{damaged")
+    line = status_out(capsys, tmp_path)[0]
+    assert line.startswith(f"damaged      {path}: progress.json cannot be read (")
+    assert line.endswith("  [code unknown]")
+
+
+def test_a_run_computed_by_two_code_versions_is_flagged(tmp_path, tiny_cfg, capsys):
+    """After a kernel fix, old runs still counted as complete and pooled with new ones."""
+    cfg = tiny_cfg(name="run")
+    run(cfg, Path(cfg.output_dir))
+    path = Path(cfg.output_dir)
+    data = json.loads((path / schema.PROVENANCE_FILE).read_text())
+    fixed = {"package": "0.1.1", "git_commit": "f" * 40, "git_dirty": False,
+             "device": "NVIDIA H100 80GB HBM3", "trial": 0, "round": 2}  # fmt: skip
+    fixed = {**data["sessions"][0], **fixed}
+    data["sessions"].append(fixed)
+    (path / schema.PROVENANCE_FILE).write_text(json.dumps(data))
+    first = data["sessions"][0]
+    old = first["package"] + (f"@{first['git_commit'][:8]}" if first["git_commit"] else "")
+    old += "+dirty" if first["git_dirty"] else ""
+    assert status_out(capsys, tmp_path)[0] == (
+        f"complete     {path}: 1 trial  [MIXED code versions {old}, 0.1.1@ffffffff on "
+        f"{first['device']}, NVIDIA H100 80GB HBM3]"
+    )
+    (path / schema.PROVENANCE_FILE).write_text("[]")
+    assert status_out(capsys, tmp_path)[0] == (
+        f"complete     {path}: 1 trial  [code unknown: provenance.json is not of format 1]"
+    )

@@ -5,9 +5,15 @@ rounds per trial, accuracies in [0, 1], labeled-set sizes growing by the queried
 one queries.csv row per queried point, and every summary.csv value equal to the trial
 metric recomputed from rounds.csv (`metrics.records`). Each check returns why a run is
 damaged, or None.
+
+summary.csv is derived from rounds.csv (`summary_frame`, also what the run store writes).
+Only the summary columns that the file holds and the metric registry knows are compared;
+a registered trial metric the file lacks (a metric added after the run was recorded) is
+derived from the rounds, so a new `@trial_metric` never makes an old run damaged.
 """
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -18,15 +24,28 @@ from deepal_bench.results import schema
 NUMERIC = {
     schema.ROUNDS_FILE: ["trial", "seed", "round", "n_labeled", "accuracy", *TIMING_COLUMNS],
     schema.QUERIES_FILE: list(schema.QUERIES_COLUMNS),
-    schema.SUMMARY_FILE: list(schema.SUMMARY_COLUMNS),
+    schema.SUMMARY_FILE: ["trial"],  # + the registered trial metrics it holds
 }
 SUMMARY_TOLERANCE = 1e-6  # relative; CSV floats round-trip, timing sums may differ in the last bit
 
 
+def summary_frame(rounds: pd.DataFrame, trials: Iterable[int]) -> pd.DataFrame:
+    """summary.csv derived from rounds.csv: per trial of `trials`, `trial` then every
+    registered trial metric of its rounds."""
+    rows = [{"trial": t, **trial_row(rounds[rounds["trial"] == t])} for t in trials]
+    return pd.DataFrame(rows, columns=["trial", *TRIAL_METRICS])
+
+
+def known_metrics(summary: pd.DataFrame) -> list[str]:
+    """The registered trial metrics that a summary.csv holds."""
+    return [name for name in TRIAL_METRICS if name in summary.columns]
+
+
 def check_columns(frames: dict[str, pd.DataFrame]) -> str | None:
     """Every required column present and numeric, with no blank value."""
-    for name, columns in NUMERIC.items():
+    for name, required in NUMERIC.items():
         frame = frames[name]
+        columns = required + (known_metrics(frame) if name == schema.SUMMARY_FILE else [])
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             return f"{name} lacks {', '.join(missing)}"
@@ -79,29 +98,47 @@ def check_trials(
 
 
 def check_summary(rounds: pd.DataFrame, summary: pd.DataFrame) -> str | None:
-    """Every summary value equals the trial metric recomputed from rounds.csv."""
-    for row in summary.itertuples():
-        recomputed = trial_row(rounds[rounds["trial"] == row.trial])
-        for name in TRIAL_METRICS:
-            stored, expected = float(getattr(row, name)), recomputed[name]
+    """Every summary value of a registered metric equals the metric recomputed from
+    rounds.csv."""
+    names = known_metrics(summary)
+    for row in summary.to_dict("records"):
+        recomputed = trial_row(rounds[rounds["trial"] == row["trial"]])
+        for name in names:
+            stored, expected = float(row[name]), recomputed[name]
             if not math.isclose(stored, expected, rel_tol=SUMMARY_TOLERANCE, abs_tol=1e-9):
                 return (
-                    f"summary.csv {name}={stored:g} for trial {row.trial} disagrees with "
+                    f"summary.csv {name}={stored:g} for trial {row['trial']} disagrees with "
                     f"rounds.csv ({expected:g})"
                 )
     return None
 
 
+def complete_summary(rounds: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """`summary` with every registered trial metric it lacks derived from `rounds`."""
+    missing = [name for name in TRIAL_METRICS if name not in summary.columns]
+    if not missing:
+        return summary
+    derived = summary_frame(rounds, summary["trial"].astype(int).tolist())
+    return summary.assign(**{name: derived[name].to_numpy() for name in missing})
+
+
 def check_records(config: dict, trials: int, frames: dict[str, pd.DataFrame]) -> str | None:
-    """Why the records of a complete run are damaged, or None if they are consistent."""
+    """Why the records of a complete run are damaged, or None if they are consistent.
+
+    Consistent records are completed in place: `frames[summary.csv]` gains the registered
+    trial metrics the file lacks, derived from the rounds (`complete_summary`), so every
+    reader of a checked run sees every registered column."""
     problem = check_columns(frames)
     if problem:
         return problem
     rounds, queries, summary = (
         frames[schema.ROUNDS_FILE], frames[schema.QUERIES_FILE], frames[schema.SUMMARY_FILE],
     )  # fmt: skip
-    return (
+    problem = (
         check_accuracies(rounds)
         or check_trials(config, trials, rounds, queries, summary)
         or check_summary(rounds, summary)
     )
+    if problem is None:
+        frames[schema.SUMMARY_FILE] = complete_summary(rounds, summary)
+    return problem

@@ -9,8 +9,11 @@ SUMMARY_FILE = "summary.csv"
 STATE_FILE = "state.pt"
 DONE_FILE = "DONE"
 LOCK_FILE = "LOCK"
+PROGRESS_FILE = "progress.json"  # where the run stands (run.progress), derived from the state
+PROVENANCE_FILE = "provenance.json"  # code, libraries, device per launch (run.provenance)
 LOG_FILE = "deepal-bench.log"  # Hydra's job log (hydra.job.name: deepal-bench in conf/config.yaml)
-STATE_FORMAT = 2  # version of the plain-container layout of state.pt (store.RunState)
+STATE_FORMAT = 3  # version of the plain-container layout of state.pt (store.RunState)
+STATE_FORMATS_READ = (2, 3)  # 2: before progress and provenance (read with their defaults)
 TEMP_SUFFIX = ".tmp"  # interrupted atomic writes leave `.<name>.<random>.tmp` files
 
 ROUNDS_COLUMNS = [
@@ -25,7 +28,10 @@ ROUNDS_COLUMNS = [
 ]
 QUERIES_COLUMNS = ["trial", "round", "pool_index"]
 RECORD_FILES = (ROUNDS_FILE, QUERIES_FILE, SUMMARY_FILE)  # Run(rounds, queries, summary)
-SUMMARY_COLUMNS = ["trial", *TRIAL_METRICS]  # aubc, f_acc, total_seconds (metrics.records)
+# summary.csv is derived from rounds.csv: `trial`, then every trial metric registered when it
+# is written (metrics.records; aubc, f_acc, total_seconds when this module was imported).
+# Readers derive a registered metric that an older file lacks (results.checks).
+SUMMARY_COLUMNS = ["trial", *TRIAL_METRICS]
 
 # Optional records (`store_predictions: true`): the test labels once, then the predicted
 # test labels of every (trial, round) as int32 .npy files, for RALIF's label-permutation test.

@@ -4,6 +4,10 @@ Round 0 trains on the initial labeled set; each later round queries `budget.batc
 points with the model of the previous round. Every trial seeds from `seed + trial`; every
 random choice takes a generator derived from (trial seed, round, purpose), so a run
 resumed from its checkpoint ends with the same records as an uninterrupted one.
+
+The loop reads the validated, typed settings (`run.settings.Settings`); the raw config is
+only what `config.yaml` stores and what the run's identity hashes. Each launch that
+computes a round adds its provenance session to the state (`run.provenance`).
 """
 
 import logging
@@ -30,15 +34,15 @@ from deepal_bench.results.identity import identity_json
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.run.budget import Budget
 from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolve_device
-from deepal_bench.run.settings import validate_config
+from deepal_bench.run.provenance import session, utc_now
+from deepal_bench.run.settings import Settings, validate_config
 from deepal_bench.run.store import DamagedRun, RunState, RunStore
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, SelectionRecord, build_selection
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
 from deepal_bench.training.estimators import Estimator, TrainContext, build_estimator
 from deepal_bench.training.inference import predicted_labels
-from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged, TrainResult
-from deepal_bench.typed import build_dataclass
+from deepal_bench.training.trainer import Trainer, TrainingDiverged, TrainResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,7 +64,7 @@ def timed(device: torch.device, fn: Callable[[], T]) -> tuple[T, float]:
 class Experiment:
     """Everything a run needs, built and validated before the first round."""
 
-    cfg: DictConfig
+    settings: Settings
     device: torch.device
     data: ALData
     budget: Budget
@@ -71,20 +75,23 @@ class Experiment:
 
     @classmethod
     def from_config(cls, cfg: DictConfig, placement: Placement = ALONE) -> "Experiment":
-        device = resolve_device(cfg.device, placement)
-        budget = build_dataclass("budget", Budget, cfg.budget)
-        data = load_dataset(cfg.dataset, validation=budget.validation)
+        return cls.from_settings(validate_config(cfg), placement)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, placement: Placement = ALONE) -> "Experiment":
+        device = resolve_device(settings.run.device, placement)
+        budget = settings.budget
+        data = load_dataset(settings.dataset.config(), validation=budget.validation)
         budget.check_pool(len(data))
-        trainer_cfg = build_dataclass("trainer", TrainerConfig, cfg.trainer)
         exp = cls(
-            cfg=cfg,
+            settings=settings,
             device=device,
             data=data.to(device),
             budget=budget,
-            strategy=build_strategy(cfg.strategy),
-            selection=build_selection(cfg.selection),
-            estimator=build_estimator(cfg.estimator),
-            trainer=Trainer(trainer_cfg, device),
+            strategy=build_strategy(settings.strategy.config()),
+            selection=build_selection(settings.selection.config()),
+            estimator=build_estimator(settings.estimator.config()),
+            trainer=Trainer(settings.trainer, device),
         )
         exp.strategy.check(exp.new_model(seed=0), exp.selection)
         exp.estimator.check(exp.strategy.differentiable_score(), exp.selection)
@@ -92,9 +99,10 @@ class Experiment:
 
     def new_model(self, seed: int) -> ALModel:
         torch.manual_seed(seed)
-        return build_model(self.cfg.model, self.data.input_shape, self.data.num_classes).to(
-            self.device
+        model = build_model(
+            self.settings.model.config(), self.data.input_shape, self.data.num_classes
         )
+        return model.to(self.device)
 
 
 def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunState:
@@ -103,17 +111,20 @@ def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunS
     Every check happens before anything is written; the run directory is owned through its
     lock for the whole call.
     """
-    validate_config(cfg)
-    store = RunStore(output_dir, float(cfg.lock_timeout))
+    settings = validate_config(cfg)
+    store = RunStore(output_dir, float(settings.run.lock_timeout))
     store.open()
     try:
-        return _run_owned(cfg, store, placement)
+        return _run_owned(cfg, settings, store, placement)
     finally:
         store.close()
 
 
-def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunState:
-    trials = int(cfg.trials)
+def _run_owned(
+    cfg: DictConfig, settings: Settings, store: RunStore, placement: Placement
+) -> RunState:
+    """`run` once the directory is owned; `cfg` (raw) serves identity and config.yaml only."""
+    started, trials = utc_now(), settings.run.trials
     try:
         state = store.load_state()
     except DamagedRun:
@@ -131,31 +142,49 @@ def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunSta
                 store.mark_complete(state, state.finished_trials())
             log.info("skipped: complete with %d trials in %s", state.finished_trials(), store.path)
             return state
-    exp = Experiment.from_config(cfg, placement)
-    configure_torch(cfg, exp.device, placement)
+    exp = Experiment.from_settings(settings, placement)
+    configure_torch(settings.run, exp.device, placement)
     store.write_config(cfg)
-    _log_start(cfg, state, exp.device, store.path)
+    _log_start(settings, state, exp.device, store.path)
     state = state or RunState()
     state.identity = identity_json(cfg)
-    if cfg.store_predictions:
+    state.launch_trials, state.query_rounds = trials, exp.budget.rounds
+    if settings.run.store_predictions:
         write_test_labels(store.path, exp.data.y_test.cpu().numpy())
+    launch = Launch(exp.device, started)
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
-        TrialRun(exp, state, store, trial).run()
+        TrialRun(exp, state, store, trial, launch).run()
     store.mark_complete(state, state.finished_trials())
     aubcs = [row["aubc"] for row in state.summary]
     log.info("finished: %d trials, mean AUBC %.4f", len(aubcs), sum(aubcs) / len(aubcs))
     return state
 
 
-def _log_start(cfg: DictConfig, state: RunState | None, device: torch.device, path: Path) -> None:
-    what = f"{cfg.strategy.name} on {cfg.dataset.name} ({cfg.model.name}, {device})"
+def _log_start(s: Settings, state: RunState | None, device: torch.device, path: Path) -> None:
+    trials = s.run.trials
+    what = f"{s.strategy.name} on {s.dataset.name} ({s.model.name}, {device})"
     if state is None:
-        log.info("started: %s, %d trials, records in %s", what, cfg.trials, path)
+        log.info("started: %s, %d trials, records in %s", what, trials, path)
     else:
         log.info("resumed: %s at trial %d round %d of %d trials, records in %s", what,
-                 state.trial, state.next_round, cfg.trials, path)  # fmt: skip
+                 state.trial, state.next_round, trials, path)  # fmt: skip
+
+
+@dataclass
+class Launch:
+    """This process's launch: its provenance session is added to the state with the
+    first round it computes (a launch that computes nothing leaves no session)."""
+
+    device: torch.device
+    started: str
+    recorded: bool = False
+
+    def record(self, state: RunState, trial: int, rnd: int) -> None:
+        if not self.recorded:
+            state.sessions.append(session(self.device, trial, rnd, self.started))
+            self.recorded = True
 
 
 def _complete_without_state(cfg: DictConfig, store: RunStore) -> RunState:
@@ -176,9 +205,12 @@ def _complete_without_state(cfg: DictConfig, store: RunStore) -> RunState:
 class TrialRun:
     """One trial, resumed from `state` where it stopped: a loop over named round steps."""
 
-    def __init__(self, exp: Experiment, state: RunState, store: RunStore, trial: int) -> None:
+    def __init__(
+        self, exp: Experiment, state: RunState, store: RunStore, trial: int, launch: Launch
+    ) -> None:
         self.exp, self.state, self.store, self.trial = exp, state, store, trial
-        self.seed = int(exp.cfg.seed) + trial
+        self.launch = launch
+        self.seed = exp.settings.run.seed + trial
         self.rounds = exp.budget.rounds + 1
         self.pool = Pool(len(exp.data))
         self.model: ALModel | None = None
@@ -189,12 +221,12 @@ class TrialRun:
             exp.strategy.load_state_dict(state.strategy_state or {})
 
     def run(self) -> None:
-        cfg = self.exp.cfg
+        settings = self.exp.settings.run
         bar = tqdm(
             total=self.rounds,
             initial=self.state.next_round,
-            desc=f"{cfg.strategy.name} trial {self.trial + 1}/{cfg.trials}",
-            disable=not (cfg.progress and sys.stderr.isatty()),
+            desc=f"{self.exp.strategy.name} trial {self.trial + 1}/{settings.trials}",
+            disable=not (settings.progress and sys.stderr.isatty()),
             leave=True,
             dynamic_ncols=True,
         )
@@ -209,7 +241,7 @@ class TrialRun:
             self.checkpoint(rnd)
             log.info(
                 "trial %d/%d round %d/%d: n_labeled=%d accuracy=%.4f (%d epochs) train %.2fs "
-                "query %.2fs eval %.2fs", self.trial + 1, cfg.trials, rnd, self.rounds - 1,
+                "query %.2fs eval %.2fs", self.trial + 1, settings.trials, rnd, self.rounds - 1,
                 self.pool.n_labeled, columns["accuracy"], trained.epochs_run, train_seconds,
                 query_seconds, eval_seconds,
             )  # fmt: skip
@@ -226,9 +258,11 @@ class TrialRun:
                 exp.budget.initial_mode, generator(self.seed, rnd, "initial"),
             )  # fmt: skip
             return new, 0.0
+        trainer = exp.settings.trainer
         ctx = QueryContext(
             self.model, exp.data, self.pool, generator(self.seed, rnd, "query"),
-            seed=derive_seed(self.seed, rnd, "mc"), batch_size=exp.trainer.cfg.eval_batch_size,
+            seed=derive_seed(self.seed, rnd, "mc"), batch_size=trainer.eval_batch_size,
+            amp=trainer.amp,
         )  # fmt: skip
         result, seconds = timed(exp.device, lambda: exp.strategy.query(ctx, n, exp.selection))
         new = result.indices.cpu()
@@ -252,7 +286,7 @@ class TrialRun:
         """Train this round's model (fresh or warm) on the labeled set; what training did
         and its time."""
         exp = self.exp
-        if self.model is None or exp.trainer.cfg.init == "fresh":
+        if self.model is None or exp.settings.trainer.init == "fresh":
             self.model = exp.new_model(derive_seed(self.seed, rnd, "init"))
         torch.manual_seed(derive_seed(self.seed, rnd, "train"))
         extension = exp.strategy.trainer_extension()
@@ -273,9 +307,10 @@ class TrialRun:
                 ),  # fmt: skip
             )
         except TrainingDiverged as err:
+            trainer = exp.settings.trainer
             raise ConfigError(
                 f"Training diverged in trial {self.trial}, round {rnd}: {err} (trainer.lr="
-                f"{exp.trainer.cfg.lr:g}, optimizer={exp.trainer.cfg.optimizer}). Nothing was "
+                f"{trainer.lr:g}, optimizer={trainer.optimizer}). Nothing was "
                 f"recorded for this round. The same config diverges again (same seeds); lower "
                 f"trainer.lr or change the optimizer, which makes a new run in its own "
                 f"output_dir."
@@ -283,15 +318,15 @@ class TrialRun:
 
     def evaluate(self) -> tuple[dict[str, float], torch.Tensor]:
         """The round metrics' columns on the test set and the test predictions."""
-        data = self.exp.data
-        pred = predicted_labels(self.model, data.x_test, self.exp.trainer.cfg.eval_batch_size)
+        data, trainer = self.exp.data, self.exp.settings.trainer
+        pred = predicted_labels(self.model, data.x_test, trainer.eval_batch_size, trainer.amp)
         outcome = RoundOutcome(pred, data.y_test, data.groups_test, data.group_names or (),
                                data.mismatch_groups)  # fmt: skip
         return round_columns(outcome), pred
 
     def record(self, rnd: int, new: torch.Tensor, pred: torch.Tensor, columns: dict) -> None:
         """Append this round's row, queried points (and predictions) to the state."""
-        if self.exp.cfg.store_predictions:
+        if self.exp.settings.run.store_predictions:
             write_predictions(self.store.path, self.trial, rnd, pred.cpu().numpy())
         self.state.rounds.append(
             {"trial": self.trial, "seed": self.seed, "round": rnd,
@@ -307,6 +342,8 @@ class TrialRun:
         state.labeled = self.pool.labeled.clone()
         state.model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         state.strategy_state = self.exp.strategy.state_dict()
+        state.saved_at = utc_now()
+        self.launch.record(state, self.trial, rnd)
         if rnd == self.rounds - 1:
             mine = pd.DataFrame([r for r in state.rounds if r["trial"] == self.trial])
             state.summary.append({"trial": self.trial, **trial_row(mine)})

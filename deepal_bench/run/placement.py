@@ -9,10 +9,11 @@ GPUs); elsewhere (one run, SLURM jobs with their own allocation) the current dev
 
 import os
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 from deepal_bench.errors import ConfigError, unknown_choice
@@ -83,7 +84,15 @@ def resolve_device(name: str, placement: Placement = ALONE) -> torch.device:
     return torch.device("cuda" if index is None else f"cuda:{index}")
 
 
-def configure_torch(cfg: DictConfig, device: torch.device, placement: Placement) -> None:
+class TorchSettings(Protocol):
+    """What `configure_torch` reads: the top-level `threads` and `deterministic` keys (of
+    the validated `RunSettings`, or of a composed config)."""
+
+    threads: int | str | None
+    deterministic: bool
+
+
+def configure_torch(cfg: TorchSettings, device: torch.device, placement: Placement) -> None:
     """Thread count (torch and the BLAS libraries), the GPU, deterministic algorithms (same
     seed => same records on CPU); cuDNN's autotuner (`cudnn.benchmark`) only when
     `deterministic: false`, since the algorithm it picks may differ between runs."""

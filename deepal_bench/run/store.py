@@ -1,13 +1,15 @@
 """A run directory: config, per-round records, resumable state, completion marker, lock.
 
 `state.pt` is the source of truth: everything needed to resume (the rows so far, the
-in-flight trial's labeled mask, model weights, selection history) as tensors and plain
-containers, loaded with `weights_only=True` so that a crafted file cannot run code. The
-CSVs and `DONE` are derived from it: every start compares them with the state and rewrites
-what differs (a kill between two writes, a truncated file), and `DONE` is written last,
-only when the CSVs agree with a state whose trials are all finished. `config.yaml` is
-written once, after every validation; later starts check that they ask for the same run
-(against `config.yaml` and against the identity stored in the state).
+in-flight trial's labeled mask, model weights, selection history) and the run's progress
+and provenance, as tensors and plain containers, loaded with `weights_only=True` so that a
+crafted file cannot run code. The CSVs (summary.csv recomputed from the rounds),
+`progress.json`, `provenance.json` and `DONE` are derived from it: every start compares
+them with the state and rewrites what differs (a kill between two writes, a truncated
+file), and `DONE` is written last, only when the CSVs agree with a state whose trials are
+all finished. `config.yaml` is written once, after every validation; later starts check
+that they ask for the same run (against `config.yaml` and against the identity stored in
+the state).
 """
 
 import json
@@ -22,16 +24,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
+from deepal_bench.results.checks import summary_frame
 from deepal_bench.results.identity import differing_keys, identity, identity_of
 from deepal_bench.results.io import (
     atomic_torch_save,
-    atomic_write_csv,
     atomic_write_text,
     read_done,
     remove_temp_files,
     write_done,
 )
 from deepal_bench.results.lock import LockHeld, LockLost, RunLock
+from deepal_bench.run.progress import Progress
+from deepal_bench.run.provenance import provenance_text
 from deepal_bench.selection import SelectionRecord
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,13 @@ class RunState:
     selections: list[SelectionRecord] = field(default_factory=list)
     strategy_state: dict | None = None
     identity: str | None = None
+    # Progress and provenance (absent from format 2): the trials the launch that saved
+    # last asked for, the rounds per trial after round 0, when the last round was saved,
+    # and one provenance session per launch that computed a round (run.provenance).
+    launch_trials: int | None = None
+    query_rounds: int | None = None
+    saved_at: str | None = None
+    sessions: list[dict] = field(default_factory=list)
 
     def start_trial(self, trial: int) -> None:
         self.trial, self.next_round = trial, 0
@@ -70,7 +81,7 @@ class RunState:
     @classmethod
     def from_plain(cls, data: object) -> "RunState":
         """Rebuild from `to_plain`'s layout; raises ValueError naming what is wrong."""
-        if not isinstance(data, dict) or data.get("format") != schema.STATE_FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in schema.STATE_FORMATS_READ:
             raise ValueError(f"not a run state of format {schema.STATE_FORMAT}")
         fields = {k: v for k, v in data.items() if k != "format"}
         fields["selections"] = [SelectionRecord(**s) for s in fields.get("selections", [])]
@@ -93,6 +104,10 @@ def _check_state(state: RunState) -> None:
         (isinstance(state.trial, int) and isinstance(state.next_round, int), "trial counters"),
         ([r.get("trial") for r in state.summary] == list(range(len(state.summary))),
          "summary trials"),
+        (isinstance(state.sessions, list) and all(isinstance(s, dict) for s in state.sessions),
+         "provenance sessions"),
+        (all(isinstance(v, int | None) for v in (state.launch_trials, state.query_rounds))
+         and isinstance(state.saved_at, str | None), "progress fields"),
     )  # fmt: skip
     for ok, what in checks:
         if not ok:
@@ -210,14 +225,15 @@ class RunStore:
         self.write_records(state)
 
     def write_records(self, state: RunState, only_changed: bool = False) -> list[str]:
-        """Write the CSVs of `state` (or only those that differ from it); their names."""
+        """Write the records derived from `state` (or only those that differ from it);
+        their names."""
         written = []
-        for name, frame in _record_frames(state).items():
+        for name, text in _record_texts(state).items():
             path = self.file(name)
-            if only_changed and _same_csv(path, frame):
+            if only_changed and _same_text(path, text):
                 continue
             self.lock.check()
-            atomic_write_csv(path, frame)
+            atomic_write_text(path, text)
             written.append(name)
         return written
 
@@ -244,19 +260,44 @@ class RunStore:
 
 
 def _record_frames(state: RunState) -> dict[str, pd.DataFrame]:
+    """The CSVs: the rows and queried points of the state, the summary of its finished
+    trials recomputed from their rows."""
     extra = [k for row in state.rounds[:1] for k in row if k not in schema.ROUNDS_COLUMNS]
     queries = torch.cat(state.queries) if state.queries else torch.empty(0, 3, dtype=torch.long)
+    rounds = pd.DataFrame(state.rounds, columns=schema.ROUNDS_COLUMNS + extra)
     return {
-        schema.ROUNDS_FILE: pd.DataFrame(state.rounds, columns=schema.ROUNDS_COLUMNS + extra),
+        schema.ROUNDS_FILE: rounds,
         schema.QUERIES_FILE: pd.DataFrame(queries.numpy(), columns=schema.QUERIES_COLUMNS),
-        schema.SUMMARY_FILE: pd.DataFrame(state.summary, columns=schema.SUMMARY_COLUMNS),
+        schema.SUMMARY_FILE: summary_frame(rounds, [row["trial"] for row in state.summary]),
     }
 
 
-def _same_csv(path: Path, frame: pd.DataFrame) -> bool:
-    """Whether `path` holds exactly what writing `frame` would write."""
+def _progress(state: RunState) -> Progress | None:
+    """Where the state stands, None before its first round or when it predates progress."""
+    if not state.rounds or state.launch_trials is None or state.query_rounds is None:
+        return None
+    last = state.rounds[-1]
+    return Progress(
+        state.launch_trials, last["trial"], last["round"], state.query_rounds, state.saved_at
+    )
+
+
+def _record_texts(state: RunState) -> dict[str, str]:
+    """Every record derived from the state, as the text of its file (CSVs, then the
+    progress and provenance JSON where the state has them)."""
+    texts = {name: frame.to_csv(index=False) for name, frame in _record_frames(state).items()}
+    progress, provenance = _progress(state), provenance_text(state.sessions)
+    if progress is not None:
+        texts[schema.PROGRESS_FILE] = progress.text()
+    if provenance is not None:
+        texts[schema.PROVENANCE_FILE] = provenance
+    return texts
+
+
+def _same_text(path: Path, text: str) -> bool:
+    """Whether `path` holds exactly `text`."""
     try:
-        return path.read_text() == frame.to_csv(index=False)
+        return path.read_text() == text
     except (OSError, UnicodeDecodeError):
         return False
 

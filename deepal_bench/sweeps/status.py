@@ -10,14 +10,21 @@ One line per run directory below the given folders, then totals per state:
 - `failed`: no lock, no `DONE`, and the job log (Hydra's `deepal-bench.log`) ends with an
   ERROR line, which is shown.
 
+Where a run stands (trial t of the T its launch asked for, round r of R) comes from its
+`progress.json` (`run.progress`), for runs recorded before that file existed from the
+records (the last row of rounds.csv, the trials and budget of config.yaml). A run with
+records ends its line with the code version(s) and device(s) of its `provenance.json`
+(`run.provenance`): `MIXED code versions ...` when more than one computed its rounds,
+`code unknown` when it was recorded before provenance existed.
+
 With `--expect OVERRIDES...` (the overrides the sweep was launched with) every job of that
 sweep is expanded as Hydra's basic sweeper does (`deepal_bench.sweeps.expand`) and the jobs that are
 neither complete nor in progress are printed as `deepal-bench -m ...` lines that launch only
 them.
 
 Reading a results folder runs nothing from it and writes nothing: config.yaml is parsed with
-`yaml.safe_load`, the CSVs and the lock as data, and `state.pt` is only looked for, never
-opened (docs/records.md, "Trust model").
+`yaml.safe_load`, the CSVs, JSON files and the lock as data, and `state.pt` is only looked
+for, never opened (docs/records.md, "Trust model").
 """
 
 import csv
@@ -26,7 +33,7 @@ import re
 import shlex
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -36,6 +43,8 @@ from deepal_bench.results.checks import expected_rounds
 from deepal_bench.results.collect import Run, load_run
 from deepal_bench.results.io import read_done
 from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
+from deepal_bench.run.progress import Progress, UnreadableProgress, read_progress
+from deepal_bench.run.provenance import UnreadableProvenance, describe, read_provenance
 from deepal_bench.sweeps.expand import Job
 
 MARKERS = (schema.CONFIG_FILE, schema.STATE_FILE, schema.ROUNDS_FILE, schema.DONE_FILE,
@@ -49,8 +58,6 @@ DEFAULT_LOCK_TIMEOUT = 300.0  # conf/config.yaml `lock_timeout`
 # Hydra's default job-log format: `[time][logger][LEVEL] - message`; other lines continue
 # the record above them (tracebacks).
 LOG_RECORD = re.compile(r"\[[^\]]*\]\[[^\]]*\]\[([A-Z]+)\] - (.*)")
-# Trials a launch asked for, from its start/resume line or its per-round line (loop.py).
-LOG_TRIALS = re.compile(r"(\d+) trials, records in |^trial \d+/(\d+) round \d+/\d+:")
 
 
 class Unreadable(Exception):
@@ -65,17 +72,18 @@ class RunStatus:
     state: str
     detail: str
     trials: int = 0
+    code: str | None = None
 
     def line(self) -> str:
-        return f"{self.state:<11}  {self.path}: {self.detail}"
+        code = f"  [{self.code}]" if self.code else ""
+        return f"{self.state:<11}  {self.path}: {self.detail}{code}"
 
 
 @dataclass(frozen=True)
 class LogTail:
-    """What a run's job log says last: the ERROR message ending it, the trials asked for."""
+    """What a run's job log says last: the ERROR message ending it."""
 
     error: str | None = None
-    trials: int | None = None
 
 
 def find_run_dirs(roots: list[Path]) -> list[Path]:
@@ -91,8 +99,8 @@ def find_run_dirs(roots: list[Path]) -> list[Path]:
 
 
 def read_log(path: Path) -> LogTail:
-    """The error that ends the job log (if its last record is an ERROR) and the trials the
-    last launch asked for; an empty LogTail when there is no log."""
+    """The error that ends the job log (if its last record is an ERROR); an empty LogTail
+    when there is no log."""
     try:
         text = (path / schema.LOG_FILE).read_text(errors="replace")
     except FileNotFoundError:
@@ -100,12 +108,8 @@ def read_log(path: Path) -> LogTail:
     except OSError as err:
         raise Unreadable(f"{schema.LOG_FILE} cannot be read ({err.strerror})") from err
     records = [m for m in map(LOG_RECORD.fullmatch, text.splitlines()) if m]
-    trials = [next(filter(None, t.groups())) for r in records if (t := LOG_TRIALS.search(r[2]))]
     last = records[-1] if records else None
-    return LogTail(
-        error=last[2] if last and last[1] in ("ERROR", "CRITICAL") else None,
-        trials=int(trials[-1]) if trials else None,
-    )
+    return LogTail(error=last[2] if last and last[1] in ("ERROR", "CRITICAL") else None)
 
 
 def read_config(path: Path) -> dict | None:
@@ -133,27 +137,49 @@ def last_round(path: Path) -> tuple[int, int] | None:
         raise Unreadable(f"{schema.ROUNDS_FILE} cannot be read ({type(err).__name__})") from err
 
 
-def progress(path: Path, tail: LogTail) -> str | None:
-    """`trial t/T, round r/R done` (the last recorded round, counted as the job log counts),
-    None before the first round is recorded."""
-    config = read_config(path) or {}
+def progress_from_records(path: Path) -> Progress | None:
+    """Where a run recorded before progress.json stands: the last row of rounds.csv, the
+    trials and budget of config.yaml (the first launch's); None before the first round."""
     last = last_round(path)
     if last is None:
         return None
-    trial, rnd = last
-    trials = tail.trials or config.get("trials") or "?"
+    config = read_config(path) or {}
+    trials = config.get("trials")
     try:
         rounds = expected_rounds(config["budget"]) - 1
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        rounds = "?"
-    return f"trial {trial + 1}/{trials}, round {rnd}/{rounds} done"
+        rounds = None
+    return Progress(trials if isinstance(trials, int) else None, *last, rounds)
 
 
-def _progress_or_why(path: Path, tail: LogTail) -> str:
+def progress(path: Path) -> str | None:
+    """`trial t/T, round r/R done` (the last recorded round, counted as the job log counts),
+    None before the first round is recorded."""
     try:
-        return progress(path, tail) or "no round recorded yet"
+        where = read_progress(path)
+    except UnreadableProgress as err:
+        raise Unreadable(str(err)) from err
+    where = where or progress_from_records(path)
+    return where.describe() if where is not None else None
+
+
+def _progress_or_why(path: Path) -> str:
+    try:
+        return progress(path) or "no round recorded yet"
     except Unreadable as err:
         return f"progress unknown: {err}"
+
+
+def code(path: Path) -> str | None:
+    """The code version(s) and device(s) that computed a run's rounds (provenance.json);
+    `code unknown` for a run with records but no provenance, None for one without records."""
+    try:
+        sessions = read_provenance(path)
+    except UnreadableProvenance as err:
+        return f"code unknown: {err}"
+    if sessions:
+        return describe(sessions)
+    return "code unknown" if (path / schema.ROUNDS_FILE).exists() else None
 
 
 def _lock_timeout(path: Path, given: float | None) -> float:
@@ -175,17 +201,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-def _locked(path: Path, timeout: float, tail: LogTail) -> RunStatus:
+def _locked(path: Path, timeout: float) -> RunStatus:
     """The state of a run directory holding a LOCK: in progress or stale."""
     lock = path / schema.LOCK_FILE
     holder: Holder | None = read_holder(lock)
     now = time.time()
-    where = _progress_or_why(path, tail)
+    where = _progress_or_why(path)
     if holder is None:
         try:
             age = now - lock.stat().st_mtime
         except FileNotFoundError:  # released while we looked
-            return run_status(path, timeout)
+            return _state(path, timeout)
         if age < UNREADABLE_GRACE:
             return RunStatus(path, IN_PROGRESS, f"{where}; a process is taking its lock")
         return RunStatus(path, STALE, f"{where}; unreadable lock file, resumes on relaunch")
@@ -213,7 +239,7 @@ def _unfinished(path: Path, tail: LogTail) -> RunStatus:
     if tail.error is not None:
         return RunStatus(path, FAILED, tail.error)
     try:
-        where = progress(path, tail)
+        where = progress(path)
     except Unreadable as err:
         return RunStatus(path, DAMAGED, str(err))
     identified = any((path / n).exists() for n in (schema.CONFIG_FILE, schema.STATE_FILE))
@@ -227,15 +253,21 @@ def _unfinished(path: Path, tail: LogTail) -> RunStatus:
 
 
 def run_status(path: Path, lock_timeout: float | None = None) -> RunStatus:
-    """The state of one run directory (`lock_timeout` None: the run's own setting)."""
+    """The state of one run directory (`lock_timeout` None: the run's own setting), with
+    the code that computed its rounds."""
+    return replace(_state(path, lock_timeout), code=code(path))
+
+
+def _state(path: Path, lock_timeout: float | None) -> RunStatus:
+    """The state of one run directory and why (without its code)."""
+    if (path / schema.LOCK_FILE).exists():
+        return _locked(path, _lock_timeout(path, lock_timeout))
+    if read_done(path) is not None:
+        return _finished(path)
     try:
         tail = read_log(path)
     except Unreadable as err:
         return RunStatus(path, DAMAGED, str(err))
-    if (path / schema.LOCK_FILE).exists():
-        return _locked(path, _lock_timeout(path, lock_timeout), tail)
-    if read_done(path) is not None:
-        return _finished(path)
     return _unfinished(path, tail)
 
 
