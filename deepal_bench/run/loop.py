@@ -32,6 +32,7 @@ from deepal_bench.run.budget import Budget
 from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolve_device
 from deepal_bench.run.settings import validate_config
 from deepal_bench.run.store import DamagedRun, RunState, RunStore
+from deepal_bench.run.tracking import Tracker, open_tracker
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, SelectionRecord, build_selection
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
@@ -106,13 +107,17 @@ def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunS
     validate_config(cfg)
     store = RunStore(output_dir, float(cfg.lock_timeout))
     store.open()
+    tracker = open_tracker(cfg, store.path)
     try:
-        return _run_owned(cfg, store, placement)
+        return _run_owned(cfg, store, placement, tracker)
     finally:
+        tracker.close()
         store.close()
 
 
-def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunState:
+def _run_owned(
+    cfg: DictConfig, store: RunStore, placement: Placement, tracker: Tracker
+) -> RunState:
     trials = int(cfg.trials)
     try:
         state = store.load_state()
@@ -142,7 +147,8 @@ def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunSta
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
-        TrialRun(exp, state, store, trial).run()
+        TrialRun(exp, state, store, trial, tracker).run()
+        tracker.trial_finished(state.summary[-1])
     store.mark_complete(state, state.finished_trials())
     aubcs = [row["aubc"] for row in state.summary]
     log.info("finished: %d trials, mean AUBC %.4f", len(aubcs), sum(aubcs) / len(aubcs))
@@ -176,8 +182,11 @@ def _complete_without_state(cfg: DictConfig, store: RunStore) -> RunState:
 class TrialRun:
     """One trial, resumed from `state` where it stopped: a loop over named round steps."""
 
-    def __init__(self, exp: Experiment, state: RunState, store: RunStore, trial: int) -> None:
+    def __init__(
+        self, exp: Experiment, state: RunState, store: RunStore, trial: int, tracker: Tracker
+    ) -> None:
         self.exp, self.state, self.store, self.trial = exp, state, store, trial
+        self.tracker = tracker
         self.seed = int(exp.cfg.seed) + trial
         self.rounds = exp.budget.rounds + 1
         self.pool = Pool(len(exp.data))
@@ -207,6 +216,7 @@ class TrialRun:
                            eval_seconds=eval_seconds)  # fmt: skip
             self.record(rnd, new, pred, {**columns, **timings})
             self.checkpoint(rnd)
+            self.tracker.round(self.state.rounds[-1])
             log.info(
                 "trial %d/%d round %d/%d: n_labeled=%d accuracy=%.4f (%d epochs) train %.2fs "
                 "query %.2fs eval %.2fs", self.trial + 1, cfg.trials, rnd, self.rounds - 1,

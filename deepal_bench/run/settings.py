@@ -15,13 +15,16 @@ from omegaconf import DictConfig, OmegaConf
 from deepal_bench.data.catalogue import check_dataset
 from deepal_bench.models import check_model
 from deepal_bench.run.budget import Budget
+from deepal_bench.run.tracking import check_logger
 from deepal_bench.selection import SELECTIONS
 from deepal_bench.strategies import STRATEGIES
 from deepal_bench.training.estimators import ESTIMATORS
 from deepal_bench.training.trainer import TrainerConfig
 from deepal_bench.typed import PositiveFloat, PositiveInt, build_dataclass, check_fields
 
-GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget", "trainer")
+GROUPS = (
+    "dataset", "model", "strategy", "estimator", "selection", "budget", "trainer", "logger",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,4 +66,5 @@ def validate_config(cfg: DictConfig) -> RunSettings:
         registry.check(cfg[group])
     check_model(cfg.model)
     check_dataset(cfg.dataset)
+    check_logger(cfg)
     return settings
