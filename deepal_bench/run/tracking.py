@@ -26,6 +26,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
 import queue
 import re
 import threading
@@ -46,7 +47,7 @@ from deepal_bench.results.identity import identity
 __all__ = ["TRACKERS", "Backend", "RunInfo", "Tracker", "check_logger", "open_tracker"]
 
 log = logging.getLogger(__name__)
-CLOSE_TIMEOUT = 120.0  # seconds the end of a run waits for the backend to finish its work
+CLOSE_TIMEOUT = 60.0  # seconds the end of a run waits at most for the backend to finish
 ROW_KEYS = ("trial", "seed", "round")  # the keys of a rounds.csv row that are not metrics
 TRACKERS: Registry[type] = Registry("logger.name")
 
@@ -188,7 +189,8 @@ class Tracker:
             return
         self._events.put(None)
         self._thread.join(CLOSE_TIMEOUT)
-        if self._thread.is_alive():
+        if self._thread.is_alive() and not self._failed:
+            self._failed = True  # one warning: what the backend does later is not reported
             log.warning(
                 "logger '%s' did not finish within %g s; the run ends without waiting for it "
                 "(its records are complete)", self.name, CLOSE_TIMEOUT,
@@ -219,13 +221,14 @@ class Tracker:
             return None
         try:
             return fn(*args)
-        except Exception as err:
-            self._failed = True
-            reason = (str(err).strip().splitlines() or [""])[0]
-            log.warning(
-                "logger '%s' failed (%s: %s); the run goes on without it and its records are "
-                "not affected", self.name, type(err).__name__, reason,
-            )  # fmt: skip
+        except BaseException as err:  # a library's KeyboardInterrupt or exit ends it alone
+            if not self._failed:
+                self._failed = True
+                reason = (str(err).strip().splitlines() or [""])[0]
+                log.warning(
+                    "logger '%s' failed (%s: %s); the run goes on without it and its records "
+                    "are not affected", self.name, type(err).__name__, reason,
+                )  # fmt: skip
             return None
 
 
@@ -305,17 +308,20 @@ class MLflow(Backend):
 
     def __init__(self, run: RunInfo, experiment: str, tracking_uri: str | None = None) -> None:
         super().__init__(run)
+        from mlflow import get_tracking_uri
         from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
 
         self._metric, self._param = Metric, Param
-        for attempt in range(STORE_ATTEMPTS):
+        uri = tracking_uri or get_tracking_uri()
+        attempts = SQLITE_ATTEMPTS if uri.startswith("sqlite:") else 1
+        for attempt in range(attempts):
             try:
-                self.client = MlflowClient(tracking_uri)
+                self.client = MlflowClient(uri)
                 self.experiment_id = self._experiment(experiment)
                 break
             except Exception:
-                if attempt == STORE_ATTEMPTS - 1:
+                if attempt == attempts - 1:
                     raise
                 time.sleep(2.0**attempt)
 
@@ -366,9 +372,9 @@ class MLflow(Backend):
         self.client.set_terminated(self.run_id, "FINISHED" if finished else "KILLED")
 
 
-# Jobs of a sweep that start together race to create MLflow's local database (one of
-# them fails its schema migration): a job that failed tries again after the other is done.
-STORE_ATTEMPTS = 5  # waiting 1, 2, 4 and 8 s in between
+# Jobs of a sweep that start together race to create MLflow's local sqlite database (one
+# of them fails its schema migration): a job that failed tries again after the other is done.
+SQLITE_ATTEMPTS = 5  # waiting 1, 2, 4 and 8 s in between
 
 
 def _mlflow_key(key: str) -> str:
@@ -400,6 +406,13 @@ class WandB(Backend):
         if dir is not None:
             Path(dir).mkdir(parents=True, exist_ok=True)
             self.options["dir"] = dir
+        online = (mode or os.environ.get("WANDB_MODE") or "online") in ("online", "run")
+        if online and not wandb.login(prompt=False):
+            # wandb.init would ask for a key on the terminal, from the tracker's thread
+            raise RuntimeError(
+                "no W&B API key: run `wandb login` once or set WANDB_API_KEY, or use "
+                "logger.mode=offline and `wandb sync` later"
+            )
 
     def start_trial(self, trial: int, seed: int) -> None:
         config = {**self.run.trial_params(trial, seed), "output_dir": str(self.run.output_dir)}
