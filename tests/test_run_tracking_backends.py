@@ -17,11 +17,24 @@ METRICS = ["n_labeled", "accuracy", "train_seconds", "query_seconds", "eval_seco
 TRIAL_METRICS = ["aubc", "f_acc", "total_seconds"]
 
 
-def tracked_run(tiny_cfg, tmp_path: Path, *overrides: str) -> Path:
-    """A two-trial run in tmp_path/runs/run (results_root tmp_path/runs) with `overrides`."""
+def tracked_run(tiny_cfg, tmp_path: Path, monkeypatch, *overrides: str) -> Path:
+    """A two-trial run in tmp_path/runs/run (results_root tmp_path/runs) with `overrides`,
+    interrupted while training trial 0's last round and then resumed, so that trial 0's
+    tracker run is continued by a second session."""
     cfg = tiny_cfg("trials=2", f"results_root={tmp_path / 'runs'}", *overrides, name="runs/run")
-    loop.run(cfg, Path(cfg.output_dir))
-    return Path(cfg.output_dir)
+    path, train = Path(cfg.output_dir), loop.TrialRun.train
+
+    def interrupted(self, rnd):
+        if (self.trial, rnd) == (0, 2):
+            raise KeyboardInterrupt
+        return train(self, rnd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop.TrialRun, "train", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            loop.run(cfg, path)
+    loop.run(cfg, path)
+    return path
 
 
 def assert_logged_the_records(path: Path, rounds: list[dict], trials: list[dict]) -> None:
@@ -35,12 +48,12 @@ def assert_logged_the_records(path: Path, rounds: list[dict], trials: list[dict]
     pd.testing.assert_frame_equal(logged[summary.columns], summary, check_dtype=False)
 
 
-def test_tensorboard_event_files_hold_the_rounds_and_the_trials(tiny_cfg, tmp_path):
+def test_tensorboard_event_files_hold_the_rounds_and_the_trials(tiny_cfg, tmp_path, monkeypatch):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    path = tracked_run(tiny_cfg, tmp_path, "logger=tensorboard")
+    path = tracked_run(tiny_cfg, tmp_path, monkeypatch, "logger=tensorboard")
     log_dir = tmp_path / "runs" / "tensorboard" / "run"
     assert sorted(p.name for p in log_dir.iterdir()) == ["trial0", "trial1"]
     rounds, trials = [], []
@@ -67,7 +80,9 @@ def test_mlflow_file_store_holds_the_rounds_and_the_trials(tiny_cfg, tmp_path, m
 
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 asks for it to use files
     uri = (tmp_path / "mlruns").as_uri()
-    path = tracked_run(tiny_cfg, tmp_path, "logger=mlflow", f"logger.tracking_uri={uri}")
+    path = tracked_run(
+        tiny_cfg, tmp_path, monkeypatch, "logger=mlflow", f"logger.tracking_uri={uri}"
+    )
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(str(tmp_path / "runs"))
     runs = client.search_runs([experiment.experiment_id])
@@ -120,10 +135,10 @@ def test_wandb_offline_files_hold_the_rounds_and_the_trials(tiny_cfg, tmp_path, 
     for variable in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
         monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
     monkeypatch.setenv("WANDB_MODE", "offline")
-    path = tracked_run(tiny_cfg, tmp_path, "logger=wandb", f"logger.dir={tmp_path}")
+    path = tracked_run(tiny_cfg, tmp_path, monkeypatch, "logger=wandb", f"logger.dir={tmp_path}")
     files = sorted((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
-    assert len(files) == 2
-    rounds, trials = [], []
+    assert len(files) == 3  # trial 0 in two sessions of one W&B run, trial 1
+    rounds, final = [], {}
     for file in files:
         records = {}
         for record in wandb_records(file):
@@ -136,8 +151,9 @@ def test_wandb_offline_files_hold_the_rounds_and_the_trials(tiny_cfg, tmp_path, 
         assert config["strategy"]["name"] == "entropy"
         for history in (_updates(r.history.item) for r in records["history"]):
             rounds.append({"trial": trial, "round": history["_step"]} | history)
-        final = {}
-        for summary in records["summary"]:
-            final |= _updates(summary.summary.update)
-        trials.append({"trial": trial} | {c: final[c] for c in TRIAL_METRICS})
-    assert_logged_the_records(path, rounds, trials)
+        summary = final.setdefault(run.run_id, {"trial": trial})
+        assert summary["trial"] == trial
+        for update in records["summary"]:
+            summary |= _updates(update.summary.update)
+    assert len(final) == 2
+    assert_logged_the_records(path, rounds, list(final.values()))
