@@ -8,9 +8,11 @@ from omegaconf import DictConfig, OmegaConf
 __all__ = ["config_hash", "differing_keys", "identity", "identity_json", "run_path"]
 
 # Keys that do not change what a run computes (where it is written, how many trials are
-# wanted — more trials extend a run —, threads, the progress bar).
+# wanted — more trials extend a run —, threads, the progress bar, where it is tracked
+# live: a resumed run may log elsewhere).
 NON_IDENTITY_KEYS = (
     "output_dir", "results_root", "trials", "threads", "progress", "lock_timeout", "hydra",
+    "logger",
 )  # fmt: skip
 # Dataset keys that say where the files are, not what they contain (a run resumes on a
 # machine whose DEEPAL_DATA differs).

@@ -37,6 +37,7 @@ from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolv
 from deepal_bench.run.provenance import session, utc_now
 from deepal_bench.run.settings import Settings, validate_config
 from deepal_bench.run.store import DamagedRun, RunState, RunStore
+from deepal_bench.run.tracking import Tracker, open_tracker
 from deepal_bench.seeding import derive_seed, generator
 from deepal_bench.selection import Selection, SelectionRecord, build_selection
 from deepal_bench.strategies import QueryContext, Strategy, build_strategy
@@ -114,14 +115,20 @@ def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunS
     settings = validate_config(cfg)
     store = RunStore(output_dir, float(settings.run.lock_timeout))
     store.open()
+    tracker = open_tracker(cfg, store.path)
     try:
-        return _run_owned(cfg, settings, store, placement)
+        return _run_owned(cfg, settings, store, placement, tracker)
     finally:
+        tracker.close()
         store.close()
 
 
 def _run_owned(
-    cfg: DictConfig, settings: Settings, store: RunStore, placement: Placement
+    cfg: DictConfig,
+    settings: Settings,
+    store: RunStore,
+    placement: Placement,
+    tracker: Tracker,
 ) -> RunState:
     """`run` once the directory is owned; `cfg` (raw) serves identity and config.yaml only."""
     started, trials = utc_now(), settings.run.trials
@@ -155,7 +162,8 @@ def _run_owned(
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
-        TrialRun(exp, state, store, trial, launch).run()
+        TrialRun(exp, state, store, trial, launch, tracker).run()
+        tracker.trial_finished(state.summary[-1])
     store.mark_complete(state, state.finished_trials())
     aubcs = [row["aubc"] for row in state.summary]
     log.info("finished: %d trials, mean AUBC %.4f", len(aubcs), sum(aubcs) / len(aubcs))
@@ -206,10 +214,16 @@ class TrialRun:
     """One trial, resumed from `state` where it stopped: a loop over named round steps."""
 
     def __init__(
-        self, exp: Experiment, state: RunState, store: RunStore, trial: int, launch: Launch
+        self,
+        exp: Experiment,
+        state: RunState,
+        store: RunStore,
+        trial: int,
+        launch: Launch,
+        tracker: Tracker,
     ) -> None:
         self.exp, self.state, self.store, self.trial = exp, state, store, trial
-        self.launch = launch
+        self.launch, self.tracker = launch, tracker
         self.seed = exp.settings.run.seed + trial
         self.rounds = exp.budget.rounds + 1
         self.pool = Pool(len(exp.data))
@@ -239,6 +253,7 @@ class TrialRun:
                            eval_seconds=eval_seconds)  # fmt: skip
             self.record(rnd, new, pred, {**columns, **timings})
             self.checkpoint(rnd)
+            self.tracker.round(self.state.rounds[-1])
             log.info(
                 "trial %d/%d round %d/%d: n_labeled=%d accuracy=%.4f (%d epochs) train %.2fs "
                 "query %.2fs eval %.2fs", self.trial + 1, settings.trials, rnd, self.rounds - 1,

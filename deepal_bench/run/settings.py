@@ -29,6 +29,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.models import MODELS, ALModel, check_model
 from deepal_bench.registry import TARGET, Registry
 from deepal_bench.run.budget import Budget
+from deepal_bench.run.tracking import check_logger
 from deepal_bench.selection import SELECTIONS, Selection
 from deepal_bench.strategies import STRATEGIES, Strategy
 from deepal_bench.training.estimators import ESTIMATORS, Estimator
@@ -41,7 +42,9 @@ from deepal_bench.typed import (
     check_value,
 )
 
-GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget", "trainer")
+GROUPS = (
+    "dataset", "model", "strategy", "estimator", "selection", "budget", "trainer", "logger",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,4 +137,5 @@ def validate_config(cfg: DictConfig) -> Settings:
     budget = build_dataclass("budget", Budget, cfg.budget)
     trainer = build_dataclass("trainer", TrainerConfig, cfg.trainer)
     choices = {group: choose(group, cfg[group]) for group in PLUGGABLE}
+    check_logger(cfg)
     return Settings(run, budget, trainer, **choices)
