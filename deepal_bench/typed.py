@@ -6,7 +6,8 @@ selection's or estimator's constructor, a dataset loader, or a dataclass (`Budge
 (`Annotated[int, Range(ge=1)]`, aliases below) and the choices (`Literal[...]`). A value of
 the wrong type or out of range is a ConfigError naming the key, the value and what is
 allowed; nothing is coerced, so `trials=1.5` or `deterministic=maybe` are refused rather
-than rounded or read as true.
+than rounded or read as true. A number is finite unless its range has an infinite bound
+(`Range(le=math.inf)`), so `trainer.lr=inf` is refused before anything runs.
 """
 
 import inspect
@@ -39,11 +40,23 @@ class Range:
             and (self.lt is None or value < self.lt)
         )
 
+    @property
+    def infinite(self) -> bool:
+        """Whether an infinite value is allowed (an infinite bound says so)."""
+        return any(b is not None and math.isinf(b) for b in (self.ge, self.gt, self.le, self.lt))
+
     def describe(self) -> str:
-        parts = [f"{op} {bound:g}" for op, bound in
+        parts = [f"{op} {_number(bound)}" for op, bound in
                  ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
                  if bound is not None]  # fmt: skip
         return " and ".join(parts)
+
+
+def _number(bound: float) -> str:
+    """A bound in words: integers in full (2**32 - 1 is 4294967295, not 4.29497e+09)."""
+    if isinstance(bound, int) or (math.isfinite(bound) and float(bound).is_integer()):
+        return str(int(bound))
+    return f"{bound:g}"
 
 
 PositiveInt = Annotated[int, Range(ge=1)]
@@ -53,6 +66,8 @@ NonNegativeFloat = Annotated[float, Range(ge=0)]
 Probability = Annotated[float, Range(ge=0, le=1)]
 OpenFraction = Annotated[float, Range(gt=0, lt=1)]
 TestSize = OpenFraction | PositiveInt  # a fraction of the data, or a number of points
+SEED_LIMIT = 2**32  # seeds are 32-bit words (seeding.derive_seed): 0 .. 2**32 - 1
+Seed = Annotated[int, Range(ge=0, lt=SEED_LIMIT)]
 
 
 class _Mismatch(Exception):
@@ -69,8 +84,9 @@ def describe(annotation: Any) -> str:
     """What an annotation allows, in words."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        bounds = [a.describe() for a in args[1:] if isinstance(a, Range)]
-        return " ".join([describe(args[0]), *bounds])
+        ranges = [a for a in args[1:] if isinstance(a, Range)]
+        base = "a number" if any(r.infinite for r in ranges) else describe(args[0])
+        return " ".join([base, *(r.describe() for r in ranges)])
     if origin is Literal:
         return "one of " + ", ".join(str(a) for a in args)
     if origin in (typing.Union, types.UnionType):
@@ -79,12 +95,12 @@ def describe(annotation: Any) -> str:
         return f"a list of {describe(args[0])}s" if args else "a list"
     if origin is dict or annotation is dict:
         return "a mapping"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string",
              type(None): "null", Any: "anything", list: "a list"}  # fmt: skip
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
-def _check_scalar(value: Any, annotation: Any) -> None:
+def _check_scalar(value: Any, annotation: Any, infinite: bool = False) -> None:
     if annotation is Any or annotation is inspect.Parameter.empty:
         return
     if annotation is type(None):
@@ -95,7 +111,7 @@ def _check_scalar(value: Any, annotation: Any) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif annotation is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and not (isinstance(value, float) and math.isnan(value))
+        ok = ok and (math.isfinite(value) or (infinite and not math.isnan(value)))
     elif annotation in (str, dict, list):
         ok = isinstance(value, annotation)
     else:
@@ -104,12 +120,17 @@ def _check_scalar(value: Any, annotation: Any) -> None:
         raise _Mismatch(describe(annotation))
 
 
-def conform(value: Any, annotation: Any) -> None:
-    """Raise _Mismatch when `value` does not match `annotation`."""
+def conform(value: Any, annotation: Any, infinite: bool = False) -> None:
+    """Raise _Mismatch when `value` does not match `annotation` (`infinite`: an enclosing
+    range allows an infinite number)."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        conform(value, args[0])
-        for bound in (a for a in args[1:] if isinstance(a, Range)):
+        ranges = [a for a in args[1:] if isinstance(a, Range)]
+        try:
+            conform(value, args[0], any(r.infinite for r in ranges))
+        except _Mismatch:
+            raise _Mismatch(describe(annotation)) from None
+        for bound in ranges:
             if not bound.holds(value):
                 raise _Mismatch(describe(annotation))
     elif origin is Literal:
@@ -131,7 +152,7 @@ def conform(value: Any, annotation: Any) -> None:
         if not isinstance(value, Mapping):
             raise _Mismatch(describe(annotation))
     else:
-        _check_scalar(value, annotation)
+        _check_scalar(value, annotation, infinite)
 
 
 def check_value(key: str, value: Any, annotation: Any) -> None:

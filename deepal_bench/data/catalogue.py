@@ -50,6 +50,7 @@ from deepal_bench.typed import (
     PositiveFloat,
     PositiveInt,
     Range,
+    Seed,
     check_fields,
     check_options,
 )
@@ -85,7 +86,7 @@ class Pipeline:
 
     root: str | None = None
     download: bool = False
-    split_seed: int = 0
+    split_seed: Seed = 0
     imbalance: list[PositiveFloat] | None = None
     subset: PositiveInt | None = None
     redundancy: Annotated[float, Range(gt=0, le=1)] | dict | None = None
