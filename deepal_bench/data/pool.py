@@ -39,7 +39,8 @@ def initial_indices(
     """Draw the initial labeled set of size `n` from the `available` positions.
 
     `random`: uniform without replacement. `balanced`: as equal a count per class as the
-    classes allow (remainders go to randomly chosen classes), uniform within each class.
+    classes allow (remainders go to randomly chosen classes), uniform within each class; it
+    needs `n` of at least the number of classes (a ConfigError otherwise).
     """
     if mode not in INITIAL_MODES:
         raise unknown_choice("budget.initial_mode", mode, INITIAL_MODES)
@@ -50,6 +51,12 @@ def initial_indices(
         return available[torch.randperm(len(available), generator=gen)[:n]]
     y = labels.cpu()[available]
     classes = torch.unique(y)
+    if n < len(classes):
+        raise ConfigError(
+            f"budget.initial={n} with budget.initial_mode=balanced: a balanced initial set "
+            f"needs at least one point of each of the {len(classes)} classes, so "
+            f"budget.initial must be at least {len(classes)} (or use initial_mode=random)."
+        )
     per_class = [available[y == c] for c in classes]
     quota = torch.zeros(len(classes), dtype=torch.long)
     remaining = n
