@@ -94,6 +94,13 @@ def test_a_trial_seed_past_32_bits_is_refused_with_the_largest_seed_allowed(caps
     assert status == 0
 
 
+def test_an_empty_output_dir_is_named_invalid_not_unwritable(capsys, tmp_path):
+    """It used to say "permission denied"."""
+    status, err = run_cli(capsys, tmp_path, "output_dir=''")
+    assert status == 2 and "Invalid output_dir='': it must be a folder path" in err
+    assert "permission" not in err
+
+
 def test_threads_are_capped_at_a_multiple_of_the_usable_cores(capsys, tmp_path):
     most = THREADS_PER_CORE * available_cores()
     status, err = run_cli(capsys, tmp_path, f"threads={most + 1}")
