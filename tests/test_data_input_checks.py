@@ -1,6 +1,10 @@
 """Bad data and dataset options: one paragraph naming what is wrong and what is allowed,
 exit status 2, before any record is written; never a traceback, never a silent run."""
 
+import io
+import os
+import signal
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +15,7 @@ from support import run_cli
 
 from deepal_bench.data import inputs
 from deepal_bench.data.catalogue import load_dataset
+from deepal_bench.data.formats import read_npz
 from deepal_bench.data.pool import initial_indices
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
@@ -87,7 +92,7 @@ def test_a_corrupt_png_names_the_file(monkeypatch, capsys, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"x_train": np.array([[1], [2]], dtype=object)}, "Object arrays cannot be loaded"),
+        ({"x_train": np.array([[1], [2]], dtype=object)}, "x_train.npy holds dtype object"),
         ({"y_train": np.arange(60) % 3 - 1}, "y_train holds labels from -1 to 1; labels must"),
         ({"y_train": np.arange(50) % 3}, "x_train has 60 rows but y_train has 50 labels"),
         ({"x_test": np.zeros((30, 5), np.float32)}, "one input of x_test has shape (5,)"),
@@ -106,6 +111,24 @@ def test_a_bad_npz_says_what_is_wrong(monkeypatch, capsys, tmp_path, changes, me
 def test_an_npz_path_that_is_a_folder_is_refused(monkeypatch, capsys, tmp_path):
     err = refused(monkeypatch, capsys, tmp_path, "dataset=npz", f"dataset.path={tmp_path}")
     assert "is a folder; dataset.path must name an .npz file" in err
+
+
+def test_a_fifo_among_the_images_is_refused_without_waiting(tmp_path):
+    """Opening a FIFO named like an image blocked for ever."""
+    path = image_folder(tmp_path / "images", ["a", "b"], per_class=2)
+    os.mkfifo(path / "train" / "a" / "fifo.png")
+
+    def hung(*_):
+        raise TimeoutError("reading the image folder blocked")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        with pytest.raises(ConfigError, match=r"fifo.png cannot be decoded .*is a FIFO"):
+            load_dataset({"name": "imagefolder", "path": str(path), "image_size": 8})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- silently accepted on the old code ------------------------------------------------------
@@ -172,3 +195,24 @@ def test_image_memory_is_judged_against_what_is_available(monkeypatch):
 def test_available_memory_is_positive_and_below_the_machine():
     total = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
     assert 0 < inputs.available_memory() <= total
+
+
+def test_an_npz_whose_header_claims_more_than_memory_allocates_nothing(tmp_path):
+    """np.load would allocate what the header claims (10^13 int32 values: 40 TB)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<i4", "fortran_order": False, "shape": (10**13,)}
+    )
+    with zipfile.ZipFile(tmp_path / "data.npz", "w") as archive:
+        archive.writestr("x_train.npy", header.getvalue())
+    with pytest.raises(ConfigError, match=r"take 40,000.0 GB, more than 50% of the"):
+        read_npz(tmp_path / "data.npz", "npz")
+
+
+def test_an_npy_or_a_fifo_given_as_npz_is_refused_without_reading_it(tmp_path):
+    np.save(tmp_path / "data.npy", np.arange(3))
+    with pytest.raises(ConfigError, match="not a zip archive"):
+        read_npz(tmp_path / "data.npy", "npz")
+    os.mkfifo(tmp_path / "fifo.npz")
+    with pytest.raises(ConfigError, match="is a FIFO, not a regular file"):
+        read_npz(tmp_path / "fifo.npz", "npz")

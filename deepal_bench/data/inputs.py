@@ -86,6 +86,17 @@ def check_image_memory(key: str, size: int, count: int, channels: int) -> None:
     )
 
 
+def check_array_memory(name: str, source: str, nbytes: int) -> None:
+    """Arrays of `nbytes` in total (as their headers declare them) fit in memory."""
+    budget = MEMORY_SHARE * available_memory()
+    if nbytes > budget:
+        raise ConfigError(
+            f"dataset '{name}': the arrays of {source} take {nbytes / 1e9:,.1f} GB, more than "
+            f"{MEMORY_SHARE:.0%} of the {budget / MEMORY_SHARE / 1e9:,.1f} GB available to "
+            f"this process."
+        )
+
+
 def integer_labels(name: str, key: str, labels: np.ndarray) -> np.ndarray:
     """`labels` as int64 class indices; float labels only when every value is a whole
     number (a float label such as 0.5 is refused, never truncated)."""
