@@ -7,6 +7,7 @@ a run that records nonsense (a one-class pool scores AUBC 1.0; NaN features dive
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,16 @@ _SPLITS = ("train", "test", "val")
 
 def available_memory() -> int:
     """Bytes this process may still allocate: /proc/meminfo's MemAvailable, lowered to what
-    its cgroup (a SLURM job, a container) has left; sysconf where /proc is missing."""
+    its cgroup (a SLURM job, a container) has left; sysconf where /proc is missing, and no
+    limit where neither says."""
     found = [_meminfo_available(), _cgroup_left()]
     known = [b for b in found if b is not None]
     if known:
         return min(known)
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):  # not on this system: no limit is known
+        return sys.maxsize
 
 
 def _meminfo_available() -> int | None:
@@ -55,7 +60,10 @@ def _cgroup_left() -> int | None:
     except OSError:
         return None
     for line in lines:
-        _, controllers, where = line.split(":", 2)
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        _, controllers, where = fields
         if controllers == "":
             folder = Path("/sys/fs/cgroup") / where.lstrip("/")
             files = ("memory.max", "memory.current")
