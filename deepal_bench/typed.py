@@ -6,8 +6,8 @@ selection's or estimator's constructor, a dataset loader, or a dataclass (`Budge
 (`Annotated[int, Range(ge=1)]`, aliases below) and the choices (`Literal[...]`). A value of
 the wrong type or out of range is a ConfigError naming the key, the value and what is
 allowed; nothing is coerced, so `trials=1.5` or `deterministic=maybe` are refused rather
-than rounded or read as true. A number is finite unless its range has an infinite bound
-(`Range(le=math.inf)`), so `trainer.lr=inf` is refused before anything runs.
+than rounded or read as true. A number is finite (`trainer.lr=inf` is refused before
+anything runs, not blamed on divergence later).
 """
 
 import inspect
@@ -40,11 +40,6 @@ class Range:
             and (self.lt is None or value < self.lt)
         )
 
-    @property
-    def infinite(self) -> bool:
-        """Whether an infinite value is allowed (an infinite bound says so)."""
-        return any(b is not None and math.isinf(b) for b in (self.ge, self.gt, self.le, self.lt))
-
     def describe(self) -> str:
         parts = [f"{op} {_number(bound)}" for op, bound in
                  ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
@@ -54,9 +49,7 @@ class Range:
 
 def _number(bound: float) -> str:
     """A bound in words: integers in full (2**32 - 1 is 4294967295, not 4.29497e+09)."""
-    if isinstance(bound, int) or (math.isfinite(bound) and float(bound).is_integer()):
-        return str(int(bound))
-    return f"{bound:g}"
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 PositiveInt = Annotated[int, Range(ge=1)]
@@ -84,9 +77,8 @@ def describe(annotation: Any) -> str:
     """What an annotation allows, in words."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        ranges = [a for a in args[1:] if isinstance(a, Range)]
-        base = "a number" if any(r.infinite for r in ranges) else describe(args[0])
-        return " ".join([base, *(r.describe() for r in ranges)])
+        bounds = [a.describe() for a in args[1:] if isinstance(a, Range)]
+        return " ".join([describe(args[0]), *bounds])
     if origin is Literal:
         return "one of " + ", ".join(str(a) for a in args)
     if origin in (typing.Union, types.UnionType):
@@ -100,7 +92,7 @@ def describe(annotation: Any) -> str:
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
-def _check_scalar(value: Any, annotation: Any, infinite: bool = False) -> None:
+def _check_scalar(value: Any, annotation: Any) -> None:
     if annotation is Any or annotation is inspect.Parameter.empty:
         return
     if annotation is type(None):
@@ -111,7 +103,7 @@ def _check_scalar(value: Any, annotation: Any, infinite: bool = False) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif annotation is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and (math.isfinite(value) or (infinite and not math.isnan(value)))
+        ok = ok and math.isfinite(value)
     elif annotation in (str, dict, list):
         ok = isinstance(value, annotation)
     else:
@@ -120,17 +112,15 @@ def _check_scalar(value: Any, annotation: Any, infinite: bool = False) -> None:
         raise _Mismatch(describe(annotation))
 
 
-def conform(value: Any, annotation: Any, infinite: bool = False) -> None:
-    """Raise _Mismatch when `value` does not match `annotation` (`infinite`: an enclosing
-    range allows an infinite number)."""
+def conform(value: Any, annotation: Any) -> None:
+    """Raise _Mismatch when `value` does not match `annotation`."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        ranges = [a for a in args[1:] if isinstance(a, Range)]
         try:
-            conform(value, args[0], any(r.infinite for r in ranges))
-        except _Mismatch:
+            conform(value, args[0])
+        except _Mismatch:  # say the whole annotation: "a finite number > 0", not "a number"
             raise _Mismatch(describe(annotation)) from None
-        for bound in ranges:
+        for bound in (a for a in args[1:] if isinstance(a, Range)):
             if not bound.holds(value):
                 raise _Mismatch(describe(annotation))
     elif origin is Literal:
@@ -152,7 +142,7 @@ def conform(value: Any, annotation: Any, infinite: bool = False) -> None:
         if not isinstance(value, Mapping):
             raise _Mismatch(describe(annotation))
     else:
-        _check_scalar(value, annotation, infinite)
+        _check_scalar(value, annotation)
 
 
 def check_value(key: str, value: Any, annotation: Any) -> None:
