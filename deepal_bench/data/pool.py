@@ -33,6 +33,18 @@ class Pool:
         self.labeled[indices] = True
 
 
+def check_initial(labels: torch.Tensor, n: int, mode: str) -> None:
+    """A `balanced` initial set of `n` points needs one point of each class in `labels`
+    (the pool's labels); a ConfigError otherwise. Cheap enough to call before the run."""
+    classes = len(torch.unique(labels))
+    if mode == "balanced" and n < classes:
+        raise ConfigError(
+            f"budget.initial={n} with budget.initial_mode=balanced: a balanced initial set "
+            f"needs at least one point of each of the {classes} classes, so budget.initial "
+            f"must be at least {classes} (or use initial_mode=random)."
+        )
+
+
 def initial_indices(
     labels: torch.Tensor, available: torch.Tensor, n: int, mode: str, gen: torch.Generator
 ) -> torch.Tensor:
@@ -51,12 +63,7 @@ def initial_indices(
         return available[torch.randperm(len(available), generator=gen)[:n]]
     y = labels.cpu()[available]
     classes = torch.unique(y)
-    if n < len(classes):
-        raise ConfigError(
-            f"budget.initial={n} with budget.initial_mode=balanced: a balanced initial set "
-            f"needs at least one point of each of the {len(classes)} classes, so "
-            f"budget.initial must be at least {len(classes)} (or use initial_mode=random)."
-        )
+    check_initial(y, n, mode)
     per_class = [available[y == c] for c in classes]
     quota = torch.zeros(len(classes), dtype=torch.long)
     remaining = n
