@@ -6,7 +6,8 @@ selection's or estimator's constructor, a dataset loader, or a dataclass (`Budge
 (`Annotated[int, Range(ge=1)]`, aliases below) and the choices (`Literal[...]`). A value of
 the wrong type or out of range is a ConfigError naming the key, the value and what is
 allowed; nothing is coerced, so `trials=1.5` or `deterministic=maybe` are refused rather
-than rounded or read as true.
+than rounded or read as true. A number is finite (`trainer.lr=inf` is refused before
+anything runs, not blamed on divergence later).
 """
 
 import inspect
@@ -40,10 +41,15 @@ class Range:
         )
 
     def describe(self) -> str:
-        parts = [f"{op} {bound:g}" for op, bound in
+        parts = [f"{op} {_number(bound)}" for op, bound in
                  ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
                  if bound is not None]  # fmt: skip
         return " and ".join(parts)
+
+
+def _number(bound: float) -> str:
+    """A bound in words: integers in full (2**32 - 1 is 4294967295, not 4.29497e+09)."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 PositiveInt = Annotated[int, Range(ge=1)]
@@ -53,6 +59,8 @@ NonNegativeFloat = Annotated[float, Range(ge=0)]
 Probability = Annotated[float, Range(ge=0, le=1)]
 OpenFraction = Annotated[float, Range(gt=0, lt=1)]
 TestSize = OpenFraction | PositiveInt  # a fraction of the data, or a number of points
+SEED_LIMIT = 2**32  # seeds are 32-bit words (seeding.derive_seed): 0 .. 2**32 - 1
+Seed = Annotated[int, Range(ge=0, lt=SEED_LIMIT)]
 
 
 class _Mismatch(Exception):
@@ -79,7 +87,7 @@ def describe(annotation: Any) -> str:
         return f"a list of {describe(args[0])}s" if args else "a list"
     if origin is dict or annotation is dict:
         return "a mapping"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string",
              type(None): "null", Any: "anything", list: "a list"}  # fmt: skip
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
@@ -95,7 +103,7 @@ def _check_scalar(value: Any, annotation: Any) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif annotation is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and not (isinstance(value, float) and math.isnan(value))
+        ok = ok and math.isfinite(value)
     elif annotation in (str, dict, list):
         ok = isinstance(value, annotation)
     else:
@@ -108,7 +116,10 @@ def conform(value: Any, annotation: Any) -> None:
     """Raise _Mismatch when `value` does not match `annotation`."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Annotated:
-        conform(value, args[0])
+        try:
+            conform(value, args[0])
+        except _Mismatch:  # say the whole annotation: "a finite number > 0", not "a number"
+            raise _Mismatch(describe(annotation)) from None
         for bound in (a for a in args[1:] if isinstance(a, Range)):
             if not bound.holds(value):
                 raise _Mismatch(describe(annotation))

@@ -1,6 +1,5 @@
 """Python logging through Hydra's job log: start, one line per round, end; errors."""
 
-import pytest
 from support import run_cli
 
 TINY = ["dataset=wine", "trials=2", "budget.initial=10", "budget.batch=10", "budget.quota=20",
@@ -22,12 +21,15 @@ def test_the_job_log_says_what_happened_round_by_round(monkeypatch, tmp_path, ca
     assert "skipped: complete with 2 trials" in log.read_text().splitlines()[-1]
 
 
-@pytest.mark.parametrize("bad", ["budget.quota=100000"])
-def test_a_failed_run_leaves_its_error_in_the_log(monkeypatch, tmp_path, bad):
-    assert run_cli(monkeypatch, *TINY, f"results_root={tmp_path}", bad) == 2
+def test_a_run_that_fails_after_it_started_leaves_its_error_in_the_log(monkeypatch, tmp_path):
+    """SGD with lr 1e38 diverges in round 0, after the checks (a refused config leaves no
+    log: tests/test_cli_run_hydra_outputs.py)."""
+    diverging = ["trainer.optimizer=sgd", "trainer.lr=1e38", "trainer.momentum=0",
+                 "trainer.epochs=3"]  # fmt: skip
+    assert run_cli(monkeypatch, *TINY, f"results_root={tmp_path}", *diverging) == 2
     (log,) = tmp_path.rglob("deepal-bench.log")
     last = log.read_text().splitlines()[-1]
-    assert "[ERROR]" in last and "budget.quota=100000" in last
+    assert "[ERROR]" in last and "Training diverged in trial 0, round 0" in last
 
 
 def test_a_failing_job_does_not_stop_the_sweep(monkeypatch, tmp_path, capsys):

@@ -16,7 +16,14 @@ from deepal_bench.cli import run as cli
 from deepal_bench.results import schema
 from deepal_bench.run import loop
 from deepal_bench.run.budget import Budget
-from deepal_bench.run.settings import Choice, RunSettings, Settings, validate_config
+from deepal_bench.run.placement import available_cores
+from deepal_bench.run.settings import (
+    THREADS_PER_CORE,
+    Choice,
+    RunSettings,
+    Settings,
+    validate_config,
+)
 from deepal_bench.training.trainer import TrainerConfig
 
 RECORDS = (schema.CONFIG_FILE, schema.ROUNDS_FILE, schema.STATE_FILE, schema.DONE_FILE)
@@ -64,6 +71,14 @@ def records_written(root: Path) -> list[Path]:
         (["strategy=kcenter", "strategy.pca_dim=abc"], "strategy.pca_dim='abc'"),
         (["trainer.early_stop_train_acc=abc"], "trainer.early_stop_train_acc='abc'"),
         (["dataset.test_size=2.0"], "dataset.test_size=2.0"),
+        (["trainer.lr=inf"], "trainer.lr=inf"),
+        (["trainer.weight_decay=inf"], "trainer.weight_decay=inf"),
+        (["trainer.lr=nan"], "trainer.lr=nan"),
+        (["lock_timeout=inf"], "lock_timeout=inf"),
+        (["seed=4294967296"], "seed=4294967296"),
+        (["seed=-1"], "seed=-1"),
+        (["dataset.split_seed=4294967296"], "dataset.split_seed=4294967296"),
+        (["threads=100000"], "threads=100000"),
     ],
 )
 def test_each_bad_value_of_the_issue_is_refused_before_anything_is_written(
@@ -73,6 +88,36 @@ def test_each_bad_value_of_the_issue_is_refused_before_anything_is_written(
     assert status == 2
     assert "Traceback" not in err and f"Invalid {key}: it must be" in err
     assert err.count("\n") == 1  # one paragraph
+    assert records_written(tmp_path) == []
+
+
+def test_infinite_numbers_say_what_is_allowed(capsys, tmp_path):
+    status, err = run_cli(capsys, tmp_path, "trainer.lr=inf")
+    assert status == 2 and "Invalid trainer.lr=inf: it must be a finite number > 0." in err
+
+
+def test_a_trial_seed_past_32_bits_is_refused_with_the_largest_seed_allowed(capsys, tmp_path):
+    """seed + trial is masked to 32 bits when seeds are derived: seed 4294967295 with two
+    trials would give trial 1 the seed of trial 0 of seed=0."""
+    status, err = run_cli(capsys, tmp_path, "seed=4294967295", "trials=2")
+    assert status == 2 and "Traceback" not in err
+    assert "Invalid seed=4294967295 with trials=2" in err and "at most 4294967294" in err
+    assert records_written(tmp_path) == []
+    status, _ = run_cli(capsys, tmp_path, "seed=4294967294", "trials=2", "budget.quota=0")
+    assert status == 0
+
+
+def test_an_empty_output_dir_is_named_invalid_not_unwritable(capsys, tmp_path):
+    """It used to say "permission denied"."""
+    status, err = run_cli(capsys, tmp_path, "output_dir=''")
+    assert status == 2 and "Invalid output_dir='': it must be a folder path" in err
+    assert "permission" not in err
+
+
+def test_threads_are_capped_at_a_multiple_of_the_usable_cores(capsys, tmp_path):
+    most = THREADS_PER_CORE * available_cores()
+    status, err = run_cli(capsys, tmp_path, f"threads={most + 1}")
+    assert status == 2 and f"integer from 1 to {most}" in err
     assert records_written(tmp_path) == []
 
 

@@ -150,13 +150,17 @@ def test_lock_timeout_decides_when_a_silent_holder_is_stale(tmp_path, capsys):
 
 
 def test_a_run_that_failed_for_real_shows_its_error(tmp_path, monkeypatch, capsys):
-    assert run_cli(monkeypatch, "dataset=wine", "budget.quota=100000", "progress=false",
-                   f"results_root={tmp_path}") == 2  # fmt: skip
+    """It failed after its checks (a refused config leaves no run directory content): SGD
+    with lr 1e38 diverges in round 0."""
+    assert run_cli(monkeypatch, "dataset=wine", "trials=1", "budget.initial=10",
+                   "budget.batch=10", "budget.quota=20", "trainer.optimizer=sgd",
+                   "trainer.lr=1e38", "trainer.momentum=0", "trainer.epochs=3",
+                   "progress=false", f"results_root={tmp_path}") == 2  # fmt: skip
     capsys.readouterr()
     (line, totals) = status_out(capsys, tmp_path)
     state, detail = line.split(": ", 1)
     assert state.startswith("failed ")
-    assert detail.startswith("budget.quota=100000 plus budget.initial=")
+    assert detail.startswith("Training diverged in trial 0, round 0")
     assert totals == "1 run: 0 complete, 0 in progress, 0 stale, 0 damaged, 1 failed"
 
 

@@ -1,13 +1,15 @@
 """Trainer options and extension points."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from deepal_bench.data import load_dataset
+from deepal_bench.errors import ConfigError
 from deepal_bench.models import build_model
 from deepal_bench.training.estimators import IMLE, TrainContext
 from deepal_bench.training.extensions import TrainerExtension
-from deepal_bench.training.trainer import Trainer, TrainerConfig
+from deepal_bench.training.trainer import Trainer, TrainerConfig, TrainingDiverged
 
 CPU = torch.device("cpu")
 
@@ -90,3 +92,18 @@ def test_divergence_stops_the_run_before_the_round_is_recorded(tiny_cfg):
     with pytest.raises(ConfigError, match=r"diverged in trial 0, round 0: .*lower trainer.lr"):
         loop.run(cfg, cfg.output_dir)
     assert not (Path(cfg.output_dir) / schema.ROUNDS_FILE).exists()
+
+
+def test_nan_inputs_are_blamed_on_the_data_not_on_the_learning_rate():
+    """NaN features used to end as "diverged ... lower trainer.lr"."""
+    trainer, model, context = _setup(epochs=2, lr=0.01)
+    context.data.x_train[5, 0] = float("nan")  # a labeled point (the labeled set is 0..59)
+    with pytest.raises(ConfigError, match=r"round 0: .* training inputs hold NaN or infinite"):
+        trainer.fit(model, context, IMLE(), torch.Generator().manual_seed(0))
+
+
+def test_divergence_names_the_weight_decay_when_set():
+    trainer, model, context = _setup(epochs=3, lr=1e38, optimizer="sgd", momentum=0.0,
+                                     weight_decay=0.5)  # fmt: skip
+    with pytest.raises(TrainingDiverged, match=r"became nan .* with trainer.weight_decay=0.5"):
+        trainer.fit(model, context, IMLE(), torch.Generator().manual_seed(0))

@@ -3,8 +3,11 @@
 Each job writes its records into `output_dir` (by default
 `<results_root>/<dataset>/<model>/<strategy>/<estimator>-<selection>/<budget>/seed<S>-<hash>`),
 resumes it when interrupted and skips it when complete. Bad input ends with a one-paragraph
-error naming the key and the valid choices (exit status 2). In a sweep a failing job is
-logged and reported and the others still run; the sweep then exits with status 2.
+error naming the key and the valid choices (exit status 2), and leaves the run directory as
+it was: the job log is created by its first record, which the run logs once every check has
+passed, and Hydra's `.hydra/` is written here beside the records once the checks pass
+(`hydra.output_subdir: null` keeps Hydra from writing it before them). In a sweep a failing
+job is reported and the others still run; the sweep then exits with status 2.
 """
 
 import logging
@@ -19,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.paths import CONF_DIR
+from deepal_bench.results import schema
 from deepal_bench.results.identity import run_path
 from deepal_bench.run.loop import run
 from deepal_bench.run.placement import from_hydra, scheduler_cpus
@@ -26,11 +30,27 @@ from deepal_bench.run.store import LockLost
 
 log = logging.getLogger("deepal_bench")
 FAILED_JOBS: list[str] = []  # jobs of this process's sweep that failed (basic launcher)
+HYDRA_SUBDIR = ".hydra"
+
+
+def _job_log_open() -> bool:
+    """Whether this job's log file exists: it is created by its first record
+    (`delay: true` in conf/config.yaml), and the run's first record follows its checks."""
+    return any(
+        isinstance(h, logging.FileHandler) and h.stream is not None
+        for h in logging.getLogger().handlers
+    )
+
+
+def _report(message: str, where: str = "") -> None:
+    """The error on stderr, and in the job log once the run has started one."""
+    if _job_log_open():
+        log.error(message)
+    print(f"deepal-bench: error{where}: {message}", file=sys.stderr)
 
 
 def _fail(message: str) -> None:
-    log.error(message)
-    print(f"deepal-bench: error: {message}", file=sys.stderr)
+    _report(message)
     sys.exit(2)
 
 
@@ -54,6 +74,11 @@ def _run_path_resolver(*, _root_: DictConfig) -> str:
 
 def _writable_dir_resolver(path: str) -> str:
     """Create `path` (Hydra's job directory) or stop with a clear error if it cannot be."""
+    if not path.strip():
+        _fail(
+            f"Invalid output_dir={path!r}: it must be a folder path (leave it out for the "
+            f"default, <results_root>/<dataset>/<model>/<strategy>/...)."
+        )
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
         if not os.access(path, os.W_OK):
@@ -68,19 +93,40 @@ OmegaConf.register_new_resolver("dal_cpus", scheduler_cpus, replace=True)
 OmegaConf.register_new_resolver("dal_writable_dir", _writable_dir_resolver, replace=True)
 
 
+def _save_hydra_outputs(cfg: DictConfig, output_dir: Path) -> None:
+    """Hydra's `.hydra/` (job config, Hydra's config, overrides) beside the run's records,
+    once every check has passed; never through a symbolic link."""
+    if not (output_dir / schema.CONFIG_FILE).is_file():
+        return
+    folder = output_dir / HYDRA_SUBDIR
+    hydra_cfg = HydraConfig.instance().cfg
+    files = {"config.yaml": cfg, "hydra.yaml": hydra_cfg,
+             "overrides.yaml": hydra_cfg.hydra.overrides.task}  # fmt: skip
+    try:
+        if not folder.is_symlink() and not folder.is_dir():
+            folder.mkdir()
+        if folder.is_symlink():
+            raise OSError(f"{folder} is a symbolic link")
+        for name, node in files.items():
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+            with os.fdopen(os.open(folder / name, flags, 0o644), "w") as handle:
+                handle.write(OmegaConf.to_yaml(node))
+    except OSError as err:
+        log.warning("%s/ not written (%s); the records are unaffected", HYDRA_SUBDIR, err)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     with open_dict(cfg):
         cfg.output_dir = str(output_dir)
     try:
-        state = run(cfg, output_dir, from_hydra())
+        state = run(cfg, output_dir, from_hydra(), lambda: _save_hydra_outputs(cfg, output_dir))
     except (ConfigError, LockLost) as err:
         message = str(err) if isinstance(err, ConfigError) else _lost(err, output_dir)
         if not _in_sweep():
             _fail(message)
-        log.error(message)
-        print(f"deepal-bench: error in {output_dir}: {message}", file=sys.stderr)
+        _report(message, f" in {output_dir}")
         FAILED_JOBS.append(str(output_dir))
         return
     done = [row for row in state.summary if row["trial"] < cfg.trials]
@@ -100,7 +146,8 @@ def main() -> None:
     if FAILED_JOBS:
         print(
             f"deepal-bench: {len(FAILED_JOBS)} job(s) of the sweep failed (their errors are "
-            f"above and in each run's deepal-bench.log): {', '.join(FAILED_JOBS)}",
+            f"above, and in the deepal-bench.log of each that had started): "
+            f"{', '.join(FAILED_JOBS)}",
             file=sys.stderr,
         )
         sys.exit(2)

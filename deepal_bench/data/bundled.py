@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from sklearn import datasets as skdatasets
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.inputs import check_image_memory
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.typed import PositiveInt, TestSize
 
@@ -32,6 +33,7 @@ def load_digits(
 ) -> ALData:
     """Digits as 1 x image_size x image_size images in [0, 1], normalised by train mean/std."""
     raw = skdatasets.load_digits()
+    check_image_memory("dataset.image_size", image_size, len(raw.target), 1)
     x = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
     if image_size != 8:
         x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)

@@ -31,6 +31,7 @@ from deepal_bench.data.folders import (
     load_waterbirds,
 )
 from deepal_bench.data.formats import resize
+from deepal_bench.data.inputs import check_classes, check_image_memory, check_loaded
 from deepal_bench.data.medmnist import load_medmnist
 from deepal_bench.data.openml import load_openml
 from deepal_bench.data.splits import stratified_split
@@ -50,6 +51,7 @@ from deepal_bench.typed import (
     PositiveFloat,
     PositiveInt,
     Range,
+    Seed,
     check_fields,
     check_options,
 )
@@ -85,7 +87,7 @@ class Pipeline:
 
     root: str | None = None
     download: bool = False
-    split_seed: int = 0
+    split_seed: Seed = 0
     imbalance: list[PositiveFloat] | None = None
     subset: PositiveInt | None = None
     redundancy: Annotated[float, Range(gt=0, le=1)] | dict | None = None
@@ -159,6 +161,7 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
     name, options, steps = _split_options(cfg)
     seed = int(options.get("split_seed", 0) or 0)
     data = _call_loader(name, options)
+    check_loaded(data)
     data.meta.setdefault("train_origin", torch.arange(len(data.y_train)))
     raw = data.meta.pop("raw", False)
     mode = steps.get("normalize") or "dataset"
@@ -177,9 +180,10 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
                 f"budget.validation={validation} is not smaller than the pool ({len(data)})."
             )
         gen = torch.Generator().manual_seed(seed + 1)
-        keep, val = stratified_split(data.y_train, int(validation), gen)
+        keep, val = stratified_split(data.y_train, int(validation), gen, "budget.validation")
         data.x_val, data.y_val = data.x_train[val], data.y_train[val]
         _take_rows(data, "train", keep)
+    check_classes(data)
     return data
 
 
@@ -190,6 +194,8 @@ def _splits(data: ALData) -> list[str]:
 def _resize(data: ALData, size: int, mode: str) -> None:
     if not data.is_image:
         raise ConfigError("dataset.image_size applies to image datasets only.")
+    rows = sum(len(getattr(data, key)) for key in _splits(data))
+    check_image_memory("dataset.image_size", size, rows, data.x_train.shape[1])
     for key in _splits(data):
         setattr(data, key, resize(getattr(data, key), size, mode))
 

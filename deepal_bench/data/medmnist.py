@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.data.formats import to_images
+from deepal_bench.data.formats import read_npz, to_images
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError, unknown_choice
@@ -95,10 +95,10 @@ def load_medmnist(
     classes, channels, licence = FLAGS[flag]
     options = {"flag": flag, "size": int(size)}
     path = ensure("medmnist", root, download, options) / npz_name(flag, int(size))
-    with np.load(path) as npz:
-        x_train, y_train = _split(npz, "train", channels)
-        x_val, y_val = _split(npz, "val", channels)
-        x_test, y_test = _split(npz, "test", channels)
+    npz = read_npz(path, flag)
+    x_train, y_train = _split(npz, "train", channels)
+    x_val, y_val = _split(npz, "val", channels)
+    x_test, y_test = _split(npz, "test", channels)
     extra = {}
     if val == "pool":
         x_train, y_train = torch.cat([x_train, x_val]), np.concatenate([y_train, y_val])

@@ -33,13 +33,26 @@ class Pool:
         self.labeled[indices] = True
 
 
+def check_initial(labels: torch.Tensor, n: int, mode: str) -> None:
+    """A `balanced` initial set of `n` points needs one point of each class in `labels`
+    (the pool's labels); a ConfigError otherwise. Cheap enough to call before the run."""
+    classes = len(torch.unique(labels))
+    if mode == "balanced" and n < classes:
+        raise ConfigError(
+            f"budget.initial={n} with budget.initial_mode=balanced: a balanced initial set "
+            f"needs at least one point of each of the {classes} classes, so budget.initial "
+            f"must be at least {classes} (or use initial_mode=random)."
+        )
+
+
 def initial_indices(
     labels: torch.Tensor, available: torch.Tensor, n: int, mode: str, gen: torch.Generator
 ) -> torch.Tensor:
     """Draw the initial labeled set of size `n` from the `available` positions.
 
     `random`: uniform without replacement. `balanced`: as equal a count per class as the
-    classes allow (remainders go to randomly chosen classes), uniform within each class.
+    classes allow (remainders go to randomly chosen classes), uniform within each class; it
+    needs `n` of at least the number of classes (a ConfigError otherwise).
     """
     if mode not in INITIAL_MODES:
         raise unknown_choice("budget.initial_mode", mode, INITIAL_MODES)
@@ -50,6 +63,7 @@ def initial_indices(
         return available[torch.randperm(len(available), generator=gen)[:n]]
     y = labels.cpu()[available]
     classes = torch.unique(y)
+    check_initial(y, n, mode)
     per_class = [available[y == c] for c in classes]
     quota = torch.zeros(len(classes), dtype=torch.long)
     remaining = n

@@ -2,19 +2,24 @@
 
 ImageFolder: `<path>/train/<class>/*.png|jpg|...`, optionally `<path>/test/<class>/...`
 (otherwise a seeded stratified `test_size` split) and `<path>/val/<class>/...` (kept as
-the validation set). NPZ: arrays `x_train, y_train, x_test, y_test` and optionally
-`x_val, y_val, groups_test, group_names`; images as N x H x W, N x H x W x C or
-N x C x H x W (uint8 pixels are scaled to [0, 1]), tabular data as N x D.
+the validation set); test/ and val/ hold the same class folders as train/, and every class
+folder holds at least one image. NPZ: arrays `x_train, y_train, x_test, y_test` and
+optionally `x_val, y_val, groups_test, group_names`; images as N x H x W, N x H x W x C or
+N x C x H x W (uint8 pixels are scaled to [0, 1]), tabular data as N x D; labels are
+integer class indices (whole-number floats are accepted, fractions refused).
+`data.inputs.check_loaded` then checks rows against labels, label ranges and finiteness.
 """
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from deepal_bench.data.dataset import ALData
-from deepal_bench.data.folders import image_files
-from deepal_bench.data.formats import read_images, to_images
+from deepal_bench.data.folders import IMAGE_EXTENSIONS, image_files
+from deepal_bench.data.formats import read_images, read_npz, to_images
+from deepal_bench.data.inputs import integer_labels
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
@@ -46,12 +51,33 @@ def _absolute(path: str | None) -> str | None:
     return str(Path(path).expanduser().resolve()) if path else None
 
 
+def _class_folders(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        raise ConfigError(f"dataset 'imagefolder': {folder} must be a folder of class folders.")
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
 def _class_tree(folder: Path, classes: list[str]) -> tuple[list[Path], list[int]]:
+    """The images of `folder`/<class>/ and their class indices; `folder` must hold exactly
+    the class folders `classes`, each with at least one image."""
+    found = _class_folders(folder)
+    if found != classes:
+        lacks, extra = sorted(set(classes) - set(found)), sorted(set(found) - set(classes))
+        raise ConfigError(
+            f"dataset 'imagefolder': {folder} must hold the class folders of train/ "
+            f"({', '.join(classes)}); it lacks [{', '.join(lacks)}] and has extra "
+            f"[{', '.join(extra)}]."
+        )
     files, labels = [], []
     for i, cls in enumerate(classes):
-        found = image_files(folder / cls)
-        files += found
-        labels += [i] * len(found)
+        images = image_files(folder / cls)
+        if not images:
+            raise ConfigError(
+                f"dataset 'imagefolder': the class folder {folder / cls} holds no images "
+                f"({' '.join(IMAGE_EXTENSIONS)}); add images or remove the folder."
+            )
+        files += images
+        labels += [i] * len(images)
     return files, labels
 
 
@@ -59,17 +85,17 @@ def load_imagefolder(
     root: str | None = None,
     path: str | None = None,
     image_size: PositiveInt = 32,
-    channels: int = 3,
+    channels: Literal[1, 3] = 3,
     test_size: TestSize = 0.2,
     split_seed: int = 0,
 ) -> ALData:
     """Images in class sub-folders; class indices follow the sorted folder names of train/."""
     path = _absolute(path)
     base = ensure("imagefolder", root, False, {"path": path}) / (path or "imagefolder")
-    classes = sorted(p.name for p in (base / "train").iterdir() if p.is_dir())
+    classes = _class_folders(base / "train")
+    if not classes:
+        raise ConfigError(f"dataset 'imagefolder': no class folders under {base / 'train'}/.")
     files, labels = _class_tree(base / "train", classes)
-    if not files:
-        raise ConfigError(f"dataset 'imagefolder': no images under {base / 'train'}/<class>/.")
     x, y = read_images(files, image_size, channels), torch.tensor(labels)
     if (base / "test").is_dir():
         test_files, test_labels = _class_tree(base / "test", classes)
@@ -87,7 +113,12 @@ def load_imagefolder(
     )
 
 
-def _array(x: np.ndarray) -> torch.Tensor:
+def _array(key: str, x: np.ndarray) -> torch.Tensor:
+    if x.dtype.kind not in "biuf":
+        raise ConfigError(
+            f"dataset 'npz': {key} has dtype {x.dtype}; features must be numbers (integer or "
+            f"floating point)."
+        )
     if x.ndim == 2:
         return torch.from_numpy(np.ascontiguousarray(x)).float()
     if x.ndim == 3:
@@ -96,7 +127,7 @@ def _array(x: np.ndarray) -> torch.Tensor:
         channels_last = x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3)
         return to_images(x, "NHWC" if channels_last else "NCHW")
     raise ConfigError(
-        f"dataset 'npz': arrays must be 2-D (tabular) or 3/4-D (images), got {x.shape}."
+        f"dataset 'npz': {key} must be 2-D (tabular) or 3/4-D (images), got shape {x.shape}."
     )
 
 
@@ -104,30 +135,31 @@ def load_npz(root: str | None = None, path: str | None = None) -> ALData:
     """Arrays from an .npz file; num_classes = largest label + 1."""
     path = _absolute(path)
     file = ensure("npz", root, False, {"path": path}) / (path or "dataset.npz")
-    with np.load(file, allow_pickle=False) as npz:
-        missing = sorted({"x_train", "y_train", "x_test", "y_test"} - set(npz.files))
-        if missing:
-            raise ConfigError(f"dataset 'npz': {file} lacks arrays {', '.join(missing)}.")
-        arrays = {key: npz[key] for key in npz.files}
-    labels = [arrays["y_train"], arrays["y_test"]] + (
-        [arrays["y_val"]] if "y_val" in arrays else []
-    )
+    arrays = read_npz(file, "npz")
+    missing = sorted({"x_train", "y_train", "x_test", "y_test"} - set(arrays))
+    if missing:
+        raise ConfigError(f"dataset 'npz': {file} lacks arrays {', '.join(missing)}.")
+    if ("x_val" in arrays) != ("y_val" in arrays):
+        raise ConfigError(f"dataset 'npz': {file} must hold both x_val and y_val, or neither.")
+    labels = {k: integer_labels("npz", k, arrays[k]) for k in ("y_train", "y_test", "y_val")
+              if k in arrays}  # fmt: skip
+    if any(y.size == 0 for y in labels.values()):
+        raise ConfigError(f"dataset 'npz': {file} has a split without rows; each needs some.")
     extra = {}
     if "x_val" in arrays:
-        extra = {
-            "x_val": _array(arrays["x_val"]),
-            "y_val": torch.from_numpy(arrays["y_val"]).long(),
-        }
+        extra = {"x_val": _array("x_val", arrays["x_val"]), "y_val": labels["y_val"]}
     if "groups_test" in arrays:
-        extra["groups_test"] = torch.from_numpy(arrays["groups_test"]).long()
+        extra["groups_test"] = torch.from_numpy(
+            integer_labels("npz", "groups_test", arrays["groups_test"])
+        )
         extra["group_names"] = [str(g) for g in arrays.get("group_names", [])] or None
     return raw_images(
         "npz",
-        _array(arrays["x_train"]),
-        arrays["y_train"].reshape(-1),
-        _array(arrays["x_test"]),
-        arrays["y_test"].reshape(-1),
-        int(max(int(y.max()) for y in labels)) + 1,
+        _array("x_train", arrays["x_train"]),
+        labels["y_train"],
+        _array("x_test", arrays["x_test"]),
+        labels["y_test"],
+        int(max(int(y.max()) for y in labels.values())) + 1,
         meta={"source": str(file)},
         **extra,
     )

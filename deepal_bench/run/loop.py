@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from deepal_bench.data import ALData, Pool, load_dataset
-from deepal_bench.data.pool import initial_indices
+from deepal_bench.data.pool import check_initial, initial_indices
 from deepal_bench.errors import ConfigError
 from deepal_bench.metrics.records import RoundOutcome, round_columns, trial_row
 from deepal_bench.models import ALModel, build_model
@@ -84,6 +84,7 @@ class Experiment:
         budget = settings.budget
         data = load_dataset(settings.dataset.config(), validation=budget.validation)
         budget.check_pool(len(data))
+        check_initial(data.y_train, budget.initial, budget.initial_mode)
         exp = cls(
             settings=settings,
             device=device,
@@ -106,18 +107,24 @@ class Experiment:
         return model.to(self.device)
 
 
-def run(cfg: DictConfig, output_dir: Path, placement: Placement = ALONE) -> RunState:
+def run(
+    cfg: DictConfig,
+    output_dir: Path,
+    placement: Placement = ALONE,
+    on_checked: Callable[[], None] | None = None,
+) -> RunState:
     """Run (or resume, repair, or skip if complete) the experiment described by `cfg`.
 
     Every check happens before anything is written; the run directory is owned through its
-    lock for the whole call.
+    lock for the whole call. `on_checked` is called once every check has passed and
+    config.yaml is written, before the first round (the CLI writes Hydra's `.hydra/` then).
     """
     settings = validate_config(cfg)
     store = RunStore(output_dir, float(settings.run.lock_timeout))
     store.open()
     tracker = open_tracker(cfg, store.path)
     try:
-        return _run_owned(cfg, settings, store, placement, tracker)
+        return _run_owned(cfg, settings, store, placement, tracker, on_checked)
     finally:
         tracker.close()
         store.close()
@@ -129,6 +136,7 @@ def _run_owned(
     store: RunStore,
     placement: Placement,
     tracker: Tracker,
+    on_checked: Callable[[], None] | None,
 ) -> RunState:
     """`run` once the directory is owned; `cfg` (raw) serves identity and config.yaml only."""
     started, trials = utc_now(), settings.run.trials
@@ -152,6 +160,8 @@ def _run_owned(
     exp = Experiment.from_settings(settings, placement)
     configure_torch(settings.run, exp.device, placement)
     store.write_config(cfg)
+    if on_checked is not None:
+        on_checked()
     _log_start(settings, state, exp.device, store.path)
     state = state or RunState()
     state.identity = identity_json(cfg)

@@ -29,14 +29,17 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.models import MODELS, ALModel, check_model
 from deepal_bench.registry import TARGET, Registry
 from deepal_bench.run.budget import Budget
+from deepal_bench.run.placement import available_cores
 from deepal_bench.run.tracking import check_logger
 from deepal_bench.selection import SELECTIONS, Selection
 from deepal_bench.strategies import STRATEGIES, Strategy
 from deepal_bench.training.estimators import ESTIMATORS, Estimator
 from deepal_bench.training.trainer import TrainerConfig
 from deepal_bench.typed import (
+    SEED_LIMIT,
     PositiveFloat,
     PositiveInt,
+    Seed,
     build_dataclass,
     check_fields,
     check_value,
@@ -45,6 +48,7 @@ from deepal_bench.typed import (
 GROUPS = (
     "dataset", "model", "strategy", "estimator", "selection", "budget", "trainer", "logger",
 )  # fmt: skip
+THREADS_PER_CORE = 4  # more torch threads than this per usable core only slows a job down
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class RunSettings:
     """The top-level keys of conf/config.yaml (documented there)."""
 
     trials: PositiveInt
-    seed: int
+    seed: Seed
     device: Literal["auto", "cpu", "cuda"]
     threads: PositiveInt | Literal["auto"] | None
     lock_timeout: PositiveFloat
@@ -64,6 +68,20 @@ class RunSettings:
 
     def __post_init__(self) -> None:
         check_fields(self, "")
+        last = SEED_LIMIT - self.trials
+        if self.seed > last:
+            raise ConfigError(
+                f"Invalid seed={self.seed} with trials={self.trials}: trial t uses seed + t, "
+                f"which must stay below {SEED_LIMIT} (2^32; larger seeds would repeat smaller "
+                f"ones), so seed must be at most {last}."
+            )
+        most = THREADS_PER_CORE * available_cores()
+        if isinstance(self.threads, int) and self.threads > most:
+            raise ConfigError(
+                f"Invalid threads={self.threads}: it must be auto, null or an integer from 1 "
+                f"to {most} ({THREADS_PER_CORE} per core this process may use: "
+                f"{available_cores()})."
+            )
 
 
 def top_level(cfg: DictConfig) -> dict:

@@ -168,7 +168,7 @@ class Trainer:
         if best is not None:
             best.restore(model)
         if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
-            raise TrainingDiverged("a model parameter became NaN or infinite")
+            raise diverged(cfg, train, context, "a model parameter became NaN or infinite")
         for ext in extensions:
             ext.teardown(model)
         model.eval()
@@ -181,6 +181,19 @@ class Trainer:
         for ext in extensions:
             groups += [{"params": list(m.parameters())} for m in ext.modules().values()]
         return groups
+
+
+def diverged(cfg: TrainerConfig, train: TrainingSet, context: TrainContext, what: str) -> Exception:
+    """Why training stopped: training inputs that are not finite are a ConfigError about the
+    data (no learning rate fixes them); else divergence, naming the weight decay when set."""
+    if not bool(torch.isfinite(train.x).all()):
+        return ConfigError(
+            f"Training stopped in round {context.round}: {what} because the training inputs "
+            f"hold NaN or infinite values; the dataset's features (or a strategy's extra "
+            f"training data) must be finite numbers."
+        )
+    decay = f" with trainer.weight_decay={cfg.weight_decay:g}" if cfg.weight_decay else ""
+    return TrainingDiverged(what + decay)
 
 
 @dataclass
@@ -213,7 +226,8 @@ class _Epochs:
             loss_sum += loss
         correct_count, loss_total = int(correct), float(loss_sum)
         if not math.isfinite(loss_total):
-            raise TrainingDiverged(f"the training loss became {loss_total} in epoch {epoch}")
+            what = f"the training loss became {loss_total} in epoch {epoch}"
+            raise diverged(cfg, train, self.context, what)
         return correct_count / len(train.y)
 
     def _step(
