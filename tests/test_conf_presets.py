@@ -223,11 +223,20 @@ def test_deepal_plus_sweeps_the_19_methods_and_random_on_resnet18_without_dropou
         assert set(sweep(preset)["strategy"]) == DEEPAL_PLUS_19 | {"random"}, preset
         cfg = _compose((f"experiment={preset}",))
         assert cfg.trials == 3
-        assert (cfg.model.name, cfg.model.dropout, cfg.model.mc_sampling) == (
+        model = cfg.model
+        assert (model.name, model.dropout, model.mc_sampling, model.query_transform) == (
             "resnet18",
             0.0,
             "train_mode",
+            "train",  # authors' code data.py get_unlabeled_data: transform_train
         )
+
+
+def test_only_the_deepal_plus_presets_query_through_the_training_augmentation():
+    for preset in PRESETS:
+        cfg = _compose((f"experiment={preset}",))
+        expected = "train" if preset.startswith("deepal_plus/") else None
+        assert cfg.model.get("query_transform") == expected, preset
 
 
 @pytest.mark.parametrize(
