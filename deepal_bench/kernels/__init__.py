@@ -6,7 +6,7 @@ from deepal_bench.kernels.badge import badge
 from deepal_bench.kernels.batchbald import batchbald
 from deepal_bench.kernels.cluster_margin import cluster_margin
 from deepal_bench.kernels.falcun import falcun
-from deepal_bench.kernels.gradients import grad_norm
+from deepal_bench.kernels.gradients import grad_norms, logit_entropy
 from deepal_bench.kernels.influence import head_hessian, influence_losses, ralif_scores
 from deepal_bench.kernels.kcenter import kcenter_greedy
 from deepal_bench.kernels.kmeans import kmeans_select, nearest_to_centroids
@@ -34,7 +34,7 @@ __all__ = [
     "entropy",
     "entropy_dropout",
     "falcun",
-    "grad_norm",
+    "grad_norms",
     "head_hessian",
     "influence_losses",
     "kcenter_greedy",
@@ -42,6 +42,7 @@ __all__ = [
     "kmeanspp",
     "least_confidence",
     "least_confidence_dropout",
+    "logit_entropy",
     "margin",
     "margin_dropout",
     "mean_std",
