@@ -333,6 +333,24 @@ def test_falcun_models_and_gamma_ablation():
     assert (only_d.uncertainty, only_d.diversity) == (False, True)
 
 
+def test_falcun_runs_alfamix_as_the_authors_code_does():
+    """sobermeier/falcun alpha_mix.py: random alpha (no closed form, no optimisation), eps
+    growing in steps of 0.03125; the other ALFA-Mix settings are the strategy's."""
+    for preset in PRESETS:
+        if not preset.startswith("falcun/") or "alfamix_falcun" not in sweep(preset)["strategy"]:
+            continue
+        overrides = (f"experiment={preset}", "strategy=alfamix_falcun")
+        alfamix = _compose(overrides).strategy
+        assert (alfamix.name, alfamix.alpha_mode, alfamix.alpha_cap) == (
+            "alfamix",
+            "random",
+            0.03125,
+        )
+        assert alfamix.n_init == 10
+    assert "alfamix" not in sweep("falcun/mnist")["strategy"]
+    assert "alfamix_falcun" in sweep("falcun/dueling")["strategy"]
+
+
 def test_dmle_presets_follow_the_authors_models_and_trainer():
     mnist = _compose(("experiment=dmle/mnist",))
     assert (mnist.model.pool, mnist.model.dropout, mnist.trials) == ("avg", 0.0, 8)
