@@ -362,6 +362,25 @@ def test_dmle_presets_follow_the_authors_models_and_trainer():
     assert (bald["strategy"], bald["strategy.mc_passes"]) == (["bald"], ["100"])
 
 
+@pytest.mark.parametrize(
+    ("preset", "pool", "test", "validation"),
+    [  # DMLE §5.1: pool and test sizes; validation "of similar size to the test sets"
+        ("iris", 110, 30, 10),
+        ("mnist", 30_000, 384, 400),  # authors' code data.py: 4% of the test split
+        ("fashionmnist", 30_000, 384, 400),
+        ("svhn", 14_651, 510, 520),  # authors' code data.py: 2% of the test split
+        ("emnist", 4_440, 336, 336),
+        ("cifar10", 3_000, 386, 386),
+    ],
+)
+def test_dmle_presets_hold_out_separate_validation_sets(preset, pool, test, validation):
+    cfg = OmegaConf.to_container(_compose((f"experiment=dmle/{preset}",)), resolve=True)
+    assert cfg["budget"]["validation"] == validation
+    assert pool_size(cfg["dataset"], validation) == pool
+    assert (cfg["dataset"].get("test_subset") or cfg["dataset"]["test_size"]) == test
+    assert cfg["trainer"]["select"] == "last"  # held out: the reported runs never use it
+
+
 def test_ralif_schedules_per_model():
     scratch = _compose(("experiment=ralif/cifar10_scratch",)).trainer
     assert (scratch.lr, scratch.schedule, scratch.step_size, scratch.gamma) == (
