@@ -266,6 +266,18 @@ def test_deepal_plus_trainer_and_stem_per_dataset(preset, stem, optimizer, lr, e
     assert t.weight_decay == (1e-5 if preset == "waterbirds" else 0.0)
 
 
+def test_deepal_plus_greyscale_presets_put_the_authors_1x1_adapter_before_the_stem():
+    """deepALplus utils.py get_net: MNIST_Net (1x1 conv 1 -> 3, then the whole ResNet18) for
+    MNIST, MNIST_pretrain, FashionMNIST and EMNIST; the other datasets have no adapter."""
+    for pretrained in ("false", "true"):
+        cfg = _compose(("experiment=deepal_plus/mnist", f"model.pretrained={pretrained}"))
+        assert (cfg.model.adapter, cfg.model.stem) == (True, "imagenet")
+    for preset in ("fashionmnist", "emnist"):
+        assert _compose((f"experiment=deepal_plus/{preset}",)).model.adapter is True
+    for preset in ("svhn", "cifar10", "waterbirds", "pneumoniamnist"):
+        assert "adapter" not in _compose((f"experiment=deepal_plus/{preset}",)).model
+
+
 def test_deepal_plus_pretraining_sweep_and_ablation_grid():
     for preset in ("deepal_plus/mnist", "deepal_plus/waterbirds", "deepal_plus/table4"):
         assert sweep(preset)["model.pretrained"] == ["False", "True"]

@@ -47,9 +47,10 @@ def _resnet18(
     stem: str = "cifar",
     dropout: float = 0.3,
     pretrained: bool = False,
+    adapter: bool = False,
 ) -> ALModel:
     _require_image(input_shape, "resnet18")
-    return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained)
+    return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained, adapter)
 
 
 @MODELS.register("resnet50")
