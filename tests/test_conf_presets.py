@@ -84,6 +84,17 @@ JOBS = {
     "constrained/supervised": 2,
 }
 SETTING_JOBS = {"deepal_plus": 20, "falcun": 8, "dmle": 24, "ralif": 6, "constrained": 9}
+# DeepAL+'s "Full" rows: each setting once on its whole pool (conf/experiment/deepal_plus/full/).
+FULL = {
+    "mnist": ("mnist", False), "mnist_pretrained": ("mnist", True),
+    "fashionmnist": ("fashionmnist", False), "emnist": ("emnist", False),
+    "svhn": ("svhn", False), "cifar10": ("cifar10", False),
+    "cifar10_imb": ("cifar10_imb", False), "cifar100": ("cifar100", False),
+    "tinyimagenet": ("tinyimagenet", False), "pneumoniamnist": ("pneumoniamnist", False),
+    "breakhis": ("breakhis", False), "waterbirds": ("waterbirds", False),
+    "waterbirds_pretrained": ("waterbirds", True),
+}  # fmt: skip
+JOBS.update({"deepal_plus/full": len(FULL), **{f"deepal_plus/full/{o}": 1 for o in FULL}})
 
 DEEPAL_PLUS_19 = {
     "least_confidence", "least_confidence_dropout", "margin", "margin_dropout", "entropy",
@@ -220,6 +231,9 @@ def test_deepal_plus_sweeps_the_19_methods_and_random_on_resnet18_without_dropou
     for preset in PRESETS:
         if not preset.startswith("deepal_plus/") or preset == "deepal_plus/ablation":
             continue
+        if preset.startswith("deepal_plus/full"):
+            assert sweep(preset)["strategy"] == ["random"]
+            continue
         assert set(sweep(preset)["strategy"]) == DEEPAL_PLUS_19 | {"random"}, preset
         cfg = _compose((f"experiment={preset}",))
         assert cfg.trials == 3
@@ -276,6 +290,25 @@ def test_deepal_plus_greyscale_presets_put_the_authors_1x1_adapter_before_the_st
         assert _compose((f"experiment=deepal_plus/{preset}",)).model.adapter is True
     for preset in ("svhn", "cifar10", "waterbirds", "pneumoniamnist"):
         assert "adapter" not in _compose((f"experiment=deepal_plus/{preset}",)).model
+
+
+@pytest.mark.parametrize("option", sorted(FULL))
+def test_deepal_plus_full_rows_train_the_setting_once_on_its_whole_pool(option):
+    """A Full job is its setting's job (data, model, trainer, trials) with budget.initial =
+    the whole training pool, budget.quota = 0 and strategy random: one round, no query."""
+    setting, pretrained = FULL[option]
+    swept = [_compose(o) for o in jobs("deepal_plus/full") if o[-1].endswith(f"_global_={option}")]
+    alone = _compose((f"experiment=deepal_plus/full/{option}", f"model.pretrained={pretrained}"))
+    reference = _compose(
+        (f"experiment=deepal_plus/{setting}", "strategy=random", f"model.pretrained={pretrained}")
+    )
+    for cfg in [*swept, alone]:
+        full = OmegaConf.to_container(cfg, resolve=True)
+        assert (full["budget"]["quota"], full["strategy"]["name"]) == (0, "random")
+        assert full["budget"]["initial"] == pool_size(full["dataset"], 0)
+        for key in ("dataset", "model", "trainer", "trials", "estimator", "selection"):
+            assert full[key] == OmegaConf.to_container(reference, resolve=True)[key], key
+    assert len(swept) == 1
 
 
 def test_deepal_plus_pretraining_sweep_and_ablation_grid():
