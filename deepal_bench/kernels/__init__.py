@@ -13,6 +13,7 @@ from deepal_bench.kernels.kmeans import kmeans_select, nearest_to_centroids
 from deepal_bench.kernels.kmeanspp import kmeanspp
 from deepal_bench.kernels.meanshift import meanshift_select
 from deepal_bench.kernels.projection import pca_project
+from deepal_bench.kernels.sampling import shuffled_argsort
 from deepal_bench.kernels.scores import (
     bald,
     entropy,
@@ -50,5 +51,6 @@ __all__ = [
     "nearest_to_centroids",
     "pca_project",
     "ralif_scores",
+    "shuffled_argsort",
     "var_ratio",
 ]
