@@ -43,7 +43,7 @@ COMPLEXITY = {
     "margin": "1 pass + O(NC)",
     "least_confidence": "1 pass + O(NC)",
     "var_ratio": "1 pass + O(NC) (one_pass)",
-    "grad_norm": "1 pass + O(NCD) (closed-form head gradients)",
+    "grad_norm": "N per-sample backward passes (vmap, whole network)",
     "bald": "trunk once + T tail passes + O(TNC)",
     "entropy_dropout": "trunk once + T tail passes + O(TNC)",
     "margin_dropout": "trunk once + T tail passes + O(TNC)",

@@ -84,6 +84,17 @@ JOBS = {
     "constrained/supervised": 2,
 }
 SETTING_JOBS = {"deepal_plus": 20, "falcun": 8, "dmle": 24, "ralif": 6, "constrained": 9}
+# DeepAL+'s "Full" rows: each setting once on its whole pool (conf/experiment/deepal_plus/full/).
+FULL = {
+    "mnist": ("mnist", False), "mnist_pretrained": ("mnist", True),
+    "fashionmnist": ("fashionmnist", False), "emnist": ("emnist", False),
+    "svhn": ("svhn", False), "cifar10": ("cifar10", False),
+    "cifar10_imb": ("cifar10_imb", False), "cifar100": ("cifar100", False),
+    "tinyimagenet": ("tinyimagenet", False), "pneumoniamnist": ("pneumoniamnist", False),
+    "breakhis": ("breakhis", False), "waterbirds": ("waterbirds", False),
+    "waterbirds_pretrained": ("waterbirds", True),
+}  # fmt: skip
+JOBS.update({"deepal_plus/full": len(FULL), **{f"deepal_plus/full/{o}": 1 for o in FULL}})
 
 DEEPAL_PLUS_19 = {
     "least_confidence", "least_confidence_dropout", "margin", "margin_dropout", "entropy",
@@ -220,14 +231,26 @@ def test_deepal_plus_sweeps_the_19_methods_and_random_on_resnet18_without_dropou
     for preset in PRESETS:
         if not preset.startswith("deepal_plus/") or preset == "deepal_plus/ablation":
             continue
+        if preset.startswith("deepal_plus/full"):
+            assert sweep(preset)["strategy"] == ["random"]
+            continue
         assert set(sweep(preset)["strategy"]) == DEEPAL_PLUS_19 | {"random"}, preset
         cfg = _compose((f"experiment={preset}",))
         assert cfg.trials == 3
-        assert (cfg.model.name, cfg.model.dropout, cfg.model.mc_sampling) == (
+        model = cfg.model
+        assert (model.name, model.dropout, model.mc_sampling, model.query_transform) == (
             "resnet18",
             0.0,
             "train_mode",
+            "train",  # authors' code data.py get_unlabeled_data: transform_train
         )
+
+
+def test_only_the_deepal_plus_presets_query_through_the_training_augmentation():
+    for preset in PRESETS:
+        cfg = _compose((f"experiment={preset}",))
+        expected = "train" if preset.startswith("deepal_plus/") else None
+        assert cfg.model.get("query_transform") == expected, preset
 
 
 @pytest.mark.parametrize(
@@ -255,6 +278,37 @@ def test_deepal_plus_trainer_and_stem_per_dataset(preset, stem, optimizer, lr, e
     expected_momentum = {"waterbirds": 0.9}.get(preset, 0.0 if optimizer == "sgd" else t.momentum)
     assert t.momentum == expected_momentum
     assert t.weight_decay == (1e-5 if preset == "waterbirds" else 0.0)
+
+
+def test_deepal_plus_greyscale_presets_put_the_authors_1x1_adapter_before_the_stem():
+    """deepALplus utils.py get_net: MNIST_Net (1x1 conv 1 -> 3, then the whole ResNet18) for
+    MNIST, MNIST_pretrain, FashionMNIST and EMNIST; the other datasets have no adapter."""
+    for pretrained in ("false", "true"):
+        cfg = _compose(("experiment=deepal_plus/mnist", f"model.pretrained={pretrained}"))
+        assert (cfg.model.adapter, cfg.model.stem) == (True, "imagenet")
+    for preset in ("fashionmnist", "emnist"):
+        assert _compose((f"experiment=deepal_plus/{preset}",)).model.adapter is True
+    for preset in ("svhn", "cifar10", "waterbirds", "pneumoniamnist"):
+        assert "adapter" not in _compose((f"experiment=deepal_plus/{preset}",)).model
+
+
+@pytest.mark.parametrize("option", sorted(FULL))
+def test_deepal_plus_full_rows_train_the_setting_once_on_its_whole_pool(option):
+    """A Full job is its setting's job (data, model, trainer, trials) with budget.initial =
+    the whole training pool, budget.quota = 0 and strategy random: one round, no query."""
+    setting, pretrained = FULL[option]
+    swept = [_compose(o) for o in jobs("deepal_plus/full") if o[-1].endswith(f"_global_={option}")]
+    alone = _compose((f"experiment=deepal_plus/full/{option}", f"model.pretrained={pretrained}"))
+    reference = _compose(
+        (f"experiment=deepal_plus/{setting}", "strategy=random", f"model.pretrained={pretrained}")
+    )
+    for cfg in [*swept, alone]:
+        full = OmegaConf.to_container(cfg, resolve=True)
+        assert (full["budget"]["quota"], full["strategy"]["name"]) == (0, "random")
+        assert full["budget"]["initial"] == pool_size(full["dataset"], 0)
+        for key in ("dataset", "model", "trainer", "trials", "estimator", "selection"):
+            assert full[key] == OmegaConf.to_container(reference, resolve=True)[key], key
+    assert len(swept) == 1
 
 
 def test_deepal_plus_pretraining_sweep_and_ablation_grid():
@@ -324,6 +378,24 @@ def test_falcun_models_and_gamma_ablation():
     assert (only_d.uncertainty, only_d.diversity) == (False, True)
 
 
+def test_falcun_runs_alfamix_as_the_authors_code_does():
+    """sobermeier/falcun alpha_mix.py: random alpha (no closed form, no optimisation), eps
+    growing in steps of 0.03125; the other ALFA-Mix settings are the strategy's."""
+    for preset in PRESETS:
+        if not preset.startswith("falcun/") or "alfamix_falcun" not in sweep(preset)["strategy"]:
+            continue
+        overrides = (f"experiment={preset}", "strategy=alfamix_falcun")
+        alfamix = _compose(overrides).strategy
+        assert (alfamix.name, alfamix.alpha_mode, alfamix.alpha_cap) == (
+            "alfamix",
+            "random",
+            0.03125,
+        )
+        assert alfamix.n_init == 10
+    assert "alfamix" not in sweep("falcun/mnist")["strategy"]
+    assert "alfamix_falcun" in sweep("falcun/dueling")["strategy"]
+
+
 def test_dmle_presets_follow_the_authors_models_and_trainer():
     mnist = _compose(("experiment=dmle/mnist",))
     assert (mnist.model.pool, mnist.model.dropout, mnist.trials) == ("avg", 0.0, 8)
@@ -333,6 +405,25 @@ def test_dmle_presets_follow_the_authors_models_and_trainer():
     assert (iris.name, iris.layers, iris.hidden, iris.dropout) == ("mlp", 1, 64, 0.0)
     bald = sweep("dmle/table4")
     assert (bald["strategy"], bald["strategy.mc_passes"]) == (["bald"], ["100"])
+
+
+@pytest.mark.parametrize(
+    ("preset", "pool", "test", "validation"),
+    [  # DMLE §5.1: pool and test sizes; validation "of similar size to the test sets"
+        ("iris", 110, 30, 10),
+        ("mnist", 30_000, 384, 400),  # authors' code data.py: 4% of the test split
+        ("fashionmnist", 30_000, 384, 400),
+        ("svhn", 14_651, 510, 520),  # authors' code data.py: 2% of the test split
+        ("emnist", 4_440, 336, 336),
+        ("cifar10", 3_000, 386, 386),
+    ],
+)
+def test_dmle_presets_hold_out_separate_validation_sets(preset, pool, test, validation):
+    cfg = OmegaConf.to_container(_compose((f"experiment=dmle/{preset}",)), resolve=True)
+    assert cfg["budget"]["validation"] == validation
+    assert pool_size(cfg["dataset"], validation) == pool
+    assert (cfg["dataset"].get("test_subset") or cfg["dataset"]["test_size"]) == test
+    assert cfg["trainer"]["select"] == "last"  # held out: the reported runs never use it
 
 
 def test_ralif_schedules_per_model():

@@ -62,6 +62,36 @@ def test_falcun_diversity_update_on_a_three_class_toy():
     assert kernels.falcun(FALCUN_TOY, 4, "det", gen(), uncertainty=False).tolist() == [0, 2, 3, 1]
 
 
+def test_falcun_normalises_diversity_over_the_remaining_candidates():
+    """The authors fit the min-max scaler on dists[candidate_mask] (sobermeier/falcun
+    falcun.py get_indices), not on the pool with the chosen points' d' = 0."""
+    probs = torch.tensor([[0.5, 0.5, 0.0], [0.4, 0.3, 0.3], [0.1, 0.3, 0.6], [0.2, 0.1, 0.7]])
+    # u = [1, .9, .7, .5]; first pick 0 (r = u + minmax(u) = [2, 1.7, 1.1, .5]).
+    # d' = min(u, L1 to p_0) = [0, .6, .7, .5]; over the remaining lo = .5, hi = .7:
+    # d = [-, .5, 1, 0], r = [-, 1.4, 1.7, .5] -> point 2 (over the pool, lo = 0:
+    # d = [0, .857, 1, .714], r = [-, 1.757, 1.7, 1.214] -> point 1).
+    assert kernels.falcun(probs, 2, "det", gen()).tolist() == [0, 2]
+
+
+def test_falcun_diversity_only_samples_proportional_to_the_raw_distance():
+    """Table 3's d-only rows: p ∝ d'^gamma (custom_dist "distance"), so the least uncertain
+    of two points keeps weight u = .5 against 1 (min-max normalised it would have 0)."""
+    probs = torch.tensor([[0.5, 0.5], [0.75, 0.25]])  # u = d' = [1, .5]
+    firsts = [int(kernels.falcun(probs, 1, 1.0, gen(s), uncertainty=False)) for s in range(300)]
+    assert 70 < firsts.count(1) < 130  # expected 100 (weight .5 / 1.5)
+
+
+def test_falcun_draws_uniformly_once_every_remaining_candidate_has_zero_diversity():
+    """Two duplicated pairs: after one point of each pair is taken, d' = 0 on both remaining
+    points and the authors draw uniformly (sum(dists[candidate_mask]) == 0), although their
+    uncertainties .8 and .2 would give odds of 4^10 to one under r^gamma."""
+    probs = torch.tensor([[0.6, 0.4], [0.6, 0.4], [0.9, 0.1], [0.9, 0.1]])
+    thirds = [kernels.falcun(probs, 3, 10.0, gen(s)).tolist() for s in range(200)]
+    mixed = [t[2] for t in thirds if {t[0] // 2, t[1] // 2} == {0, 1}]
+    assert len(mixed) > 150
+    assert 0.3 < sum(i // 2 == 1 for i in mixed) / len(mixed) < 0.7
+
+
 def test_falcun_sampling_is_seeded_distinct_and_gamma_zero_is_uniform():
     torch.manual_seed(0)
     probs = torch.softmax(torch.randn(200, 5), 1)

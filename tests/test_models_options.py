@@ -56,6 +56,14 @@ def test_mc_sampling_is_set_on_every_model_and_checked():
         build_model({"name": "lenet", "mc_sampling": "always"}, (1, 28, 28), 3)
 
 
+def test_query_transform_is_optional_set_on_the_model_and_checked():
+    assert build_model({"name": "mlp"}, (4,), 3).query_transform == "none"
+    model = build_model({"name": "resnet18", "query_transform": "train"}, (3, 8, 8), 3)
+    assert model.query_transform == "train"
+    with pytest.raises(ConfigError, match="model.query_transform.*none, train"):
+        build_model({"name": "lenet", "query_transform": "test"}, (1, 28, 28), 3)
+
+
 def test_lenet_avg_pool_averages_2x2_blocks():
     torch.manual_seed(0)
     avg = build_model({"name": "lenet", "pool": "avg", "dropout": 0.0}, (1, 32, 32), 4).eval()
@@ -137,6 +145,9 @@ def test_deepal_plus_resnet18_settings_start_a_bald_run():
     )
     model = exp.new_model(seed=0)
     assert model.mc_sampling == "train_mode" and not model.has_dropout()
+    assert model.query_transform == "none"
+    exp = _experiment("strategy=bald", "model=resnet18", "+model.query_transform=train")
+    assert exp.new_model(seed=0).query_transform == "train"
     with pytest.raises(ConfigError, match="needs MC dropout"):
         _experiment(
             "strategy=bald", "model=mlp", "model.dropout=0.0", "model.mc_sampling=train_mode"

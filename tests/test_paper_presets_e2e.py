@@ -22,7 +22,8 @@ FAMILIES = {
                         "trainer.batch_size=8"]),
     "falcun": ("mnist", ["experiment=falcun/mnist", "strategy=random,falcun"]),
     "dmle": ("mnist", ["experiment=dmle/mnist", "budget=dmle_k5", "estimator=imle,dmle",
-                       "selection=softmax", "dataset.subset=null", "dataset.test_subset=null"]),
+                       "selection=softmax", "dataset.subset=null", "dataset.test_subset=null",
+                       "budget.validation=5"]),
     "constrained": ("mnist", ["experiment=constrained/mnist_lenet", "strategy=random,entropy",
                               "budget.validation=5", "dataset.noise=null"]),
 }  # fmt: skip

@@ -68,6 +68,43 @@ def test_train_mode_context_restores_statistics_under_autograd():
         assert torch.equal(value, before[key]), key
 
 
+class _Shift:
+    """A stand-in query transform: adds 0.1 per call, so every batch of every pass differs."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return x + 0.1 * self.calls
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_transformed_passes_are_full_forwards_of_their_own_draws(dropout):
+    """With a transform every pass (train mode or dropout mode) is a full forward of its own
+    transformed batches, passes outer, batches inner; eval-mode predictions see one draw."""
+    model = _resnet(dropout)
+    model.mc_sampling = "train_mode" if dropout == 0.0 else "dropout"
+    x = torch.randn(6, 3, 8, 8)
+    mc = mc_dropout_probs(model, x, passes=2, seed=0, batch_size=4, transform=_Shift())
+    naive = copy.deepcopy(model).eval()
+    with torch.no_grad(), mc_dropout_mode(naive), torch.random.fork_rng():
+        torch.manual_seed(0)
+        shift = _Shift()
+        expected = [
+            torch.cat([torch.softmax(naive(shift(x[i : i + 4])), 1) for i in (0, 4)])
+            for _ in range(2)
+        ]
+    assert torch.allclose(mc[0], expected[0], atol=1e-5)
+    assert torch.allclose(mc[1], expected[1], atol=1e-5)
+    probs, _ = predict(model, x, batch_size=4, transform=_Shift())
+    with torch.no_grad():
+        plain = torch.cat(
+            [torch.softmax(model(x[:4] + 0.1), 1), torch.softmax(model(x[4:] + 0.2), 1)]
+        )
+    assert torch.allclose(probs, plain, atol=1e-5)
+
+
 def test_dropout_mode_is_unchanged_by_default():
     torch.manual_seed(0)
     model = build_model({"name": "resnet18"}, (3, 8, 8), 4).eval()

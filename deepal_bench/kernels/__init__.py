@@ -6,13 +6,14 @@ from deepal_bench.kernels.badge import badge
 from deepal_bench.kernels.batchbald import batchbald
 from deepal_bench.kernels.cluster_margin import cluster_margin
 from deepal_bench.kernels.falcun import falcun
-from deepal_bench.kernels.gradients import grad_norm
+from deepal_bench.kernels.gradients import grad_norms, logit_entropy
 from deepal_bench.kernels.influence import head_hessian, influence_losses, ralif_scores
 from deepal_bench.kernels.kcenter import kcenter_greedy
 from deepal_bench.kernels.kmeans import kmeans_select, nearest_to_centroids
 from deepal_bench.kernels.kmeanspp import kmeanspp
 from deepal_bench.kernels.meanshift import meanshift_select
 from deepal_bench.kernels.projection import pca_project
+from deepal_bench.kernels.sampling import shuffled_argsort
 from deepal_bench.kernels.scores import (
     bald,
     entropy,
@@ -34,7 +35,7 @@ __all__ = [
     "entropy",
     "entropy_dropout",
     "falcun",
-    "grad_norm",
+    "grad_norms",
     "head_hessian",
     "influence_losses",
     "kcenter_greedy",
@@ -42,6 +43,7 @@ __all__ = [
     "kmeanspp",
     "least_confidence",
     "least_confidence_dropout",
+    "logit_entropy",
     "margin",
     "margin_dropout",
     "mean_std",
@@ -49,5 +51,6 @@ __all__ = [
     "nearest_to_centroids",
     "pca_project",
     "ralif_scores",
+    "shuffled_argsort",
     "var_ratio",
 ]

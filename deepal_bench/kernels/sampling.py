@@ -58,6 +58,17 @@ def _sample_padded(
     return int(candidates[torch.randint(len(candidates), (1,), generator=gen)])
 
 
+def shuffled_argsort(
+    scores: torch.Tensor, generator: torch.Generator, descending: bool = False
+) -> torch.Tensor:
+    """The positions of `scores` in sorted order, ties in the order of a random permutation
+    drawn from `generator` (CPU), never by pool position: a flat score vector (a model that
+    has learnt nothing) gives a seeded random order, as top-k selection breaks its ties.
+    NaN sorts as larger than every number (last when ascending)."""
+    shuffle = torch.randperm(len(scores), generator=generator).to(scores.device)
+    return shuffle[torch.sort(scores[shuffle], descending=descending, stable=True).indices]
+
+
 def dsquared_seeding(
     dist_to: DistanceTo,
     initial: torch.Tensor,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError
-from deepal_bench.models.base import ALModel, McSampling
+from deepal_bench.models.base import ALModel, McSampling, QueryTransform
 from deepal_bench.models.lenet import LeNet
 from deepal_bench.models.mlp import MLP
 from deepal_bench.models.resnet import ResNet18, ResNet50
@@ -47,9 +47,10 @@ def _resnet18(
     stem: str = "cifar",
     dropout: float = 0.3,
     pretrained: bool = False,
+    adapter: bool = False,
 ) -> ALModel:
     _require_image(input_shape, "resnet18")
-    return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained)
+    return ResNet18(input_shape[0], num_classes, stem, dropout, pretrained, adapter)
 
 
 @MODELS.register("resnet50")
@@ -105,13 +106,18 @@ def _require_image(input_shape: tuple[int, ...], name: str) -> None:
         )
 
 
-def _options(cfg: DictConfig | dict) -> tuple[dict, str]:
-    """The factory's options and the checked `mc_sampling` (every model's own key)."""
+def _options(cfg: DictConfig | dict) -> tuple[dict, dict]:
+    """The factory's options and the checked query keys every model has: `mc_sampling`
+    and `query_transform` (optional; default `none`)."""
     options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     options = dict(options)
-    mc_sampling = options.pop("mc_sampling", "dropout")
-    check_value("model.mc_sampling", mc_sampling, McSampling)
-    return options, mc_sampling
+    query = {
+        "mc_sampling": options.pop("mc_sampling", "dropout"),
+        "query_transform": options.pop("query_transform", "none"),
+    }
+    check_value("model.mc_sampling", query["mc_sampling"], McSampling)
+    check_value("model.query_transform", query["query_transform"], QueryTransform)
+    return options, query
 
 
 def check_model(cfg: DictConfig | dict) -> None:
@@ -122,12 +128,13 @@ def check_model(cfg: DictConfig | dict) -> None:
 def build_model(cfg: DictConfig | dict, input_shape: tuple[int, ...], num_classes: int) -> ALModel:
     """Build the model named by `cfg.name` for inputs of `input_shape` and `num_classes`.
 
-    `mc_sampling` (every model; default `dropout`) says how MC passes sample and is set on
-    the built model (`ALModel.mc_sampling`, see `models.base.McSampling`).
+    `mc_sampling` (every model; default `dropout`) says how MC passes sample, and
+    `query_transform` (default `none`) what the query inputs go through; both are set on the
+    built model (`ALModel.mc_sampling`, `ALModel.query_transform`, see `models.base`).
     """
-    options, mc_sampling = _options(cfg)
+    options, query = _options(cfg)
     model = MODELS.build(options, tuple(input_shape), num_classes)
-    model.mc_sampling = mc_sampling
+    model.mc_sampling, model.query_transform = query["mc_sampling"], query["query_transform"]
     return model
 
 

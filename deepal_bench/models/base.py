@@ -11,6 +11,11 @@ from deepal_bench.errors import ConfigError
 # BatchNorm uses its running statistics; `train_mode` = the whole model in train mode for
 # every pass (DeepAL+'s predict_prob_dropout_split: BatchNorm uses batch statistics).
 McSampling = Literal["dropout", "train_mode"]
+# What the query inputs go through (`model.query_transform`): `none` = the stored,
+# evaluation-transformed tensors; `train` = the dataset's training augmentation, a fresh
+# seeded draw for every pass (DeepAL+'s data.py get_unlabeled_data and get_train_data build
+# the query loaders with `transform_train`). A no-op on data without augmentation.
+QueryTransform = Literal["none", "train"]
 
 
 def dropout_layer(p: float) -> nn.Module:
@@ -30,6 +35,7 @@ class ALModel(nn.Module):
 
     head: nn.Linear
     mc_sampling: McSampling = "dropout"
+    query_transform: QueryTransform = "none"
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -89,7 +95,8 @@ class ALModel(nn.Module):
         Without dropout, train-mode passes over the same batches are equal: DeepAL+'s
         ResNet18 "D" strategies differ between passes only through the training
         augmentation of their query inputs (deepALplus data.py get_unlabeled_data uses
-        transform_train), none for MNIST, FashionMNIST, EMNIST and SVHN.
+        transform_train; here `query_transform: train`), none for MNIST, FashionMNIST,
+        EMNIST and SVHN.
         """
         if self.has_dropout():
             return True

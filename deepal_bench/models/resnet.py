@@ -3,6 +3,14 @@
 DeepAL+ App. D.2: the 7x7 stem for MNIST/FashionMNIST/EMNIST/SVHN/Waterbird, the 3x3
 stem (pytorch-cifar) for CIFAR and Tiny ImageNet.
 
+Inputs with other than 3 channels: by default the first convolution is replaced by one
+taking that many channels (pretrained weights of the 7x7 convolution are then lost). With
+`adapter: true` the network keeps its 3-channel first convolution (and its pretrained
+weights) and a learned 1x1 convolution, with bias, maps the input channels to 3 in front of
+it: DeepAL+'s MNIST_Net (deepALplus nets.py lines 130-146: `self.conv = nn.Conv2d(1, 3,
+kernel_size=1)` before the whole torchvision ResNet18), used for MNIST, FashionMNIST and
+EMNIST with and without pre-training (utils.py get_net).
+
 Dropout: our default puts Dropout(0.3) before the head so that MC-dropout strategies sample
 with BatchNorm in eval mode. DeepAL+'s ResNet18 has no dropout (deepALplus nets.py:
 features -> flatten -> Linear) and its MC strategies run the whole net in train mode
@@ -35,17 +43,21 @@ class ResNet18(_ResNet):
         stem: str = "cifar",
         dropout: float = 0.3,
         pretrained: bool = False,
+        adapter: bool = False,
     ) -> None:
         if stem not in STEMS:
             raise unknown_choice("model.stem", stem, STEMS)
         net = torchvision.models.resnet18(weights=None)
         if pretrained:
             load_pretrained(net, torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
+        stem_channels = 3 if adapter else in_channels
         if stem == "cifar":
-            net.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+            net.conv1 = nn.Conv2d(stem_channels, 64, 3, stride=1, padding=1, bias=False)
             net.maxpool = nn.Identity()
-        elif in_channels != 3:
-            net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+        elif stem_channels != 3:
+            net.conv1 = nn.Conv2d(stem_channels, 64, 7, stride=2, padding=3, bias=False)
+        if adapter:
+            net.conv1 = nn.Sequential(nn.Conv2d(in_channels, 3, kernel_size=1), net.conv1)
         net.fc = nn.Identity()
         super().__init__(net, 512, num_classes, dropout)
 

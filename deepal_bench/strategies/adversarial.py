@@ -18,7 +18,7 @@ from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import QueryContext, QueryResult, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import LabeledExamples, TrainerExtension
-from deepal_bench.training.inference import eval_mode, gathered_batches
+from deepal_bench.training.inference import eval_mode
 from deepal_bench.typed import NonNegativeFloat, PositiveFloat, PositiveInt
 
 
@@ -49,19 +49,22 @@ class _Adversarial(ScoreStrategy):
 
     def _attack_indices(
         self, ctx: QueryContext, indices: torch.Tensor, keep: bool = False
-    ) -> list[AdversarialResult]:
-        """Attack `indices` in batches; perturbations are dropped unless `keep`."""
-        results = []
+    ) -> tuple[list[AdversarialResult], list[torch.Tensor]]:
+        """Attack the query inputs of `indices` (`QueryContext.input_batches`) in batches;
+        the perturbations are dropped, and with `keep` the adversarial examples (input +
+        perturbation) are returned beside the results."""
+        results, examples = [], []
         with eval_mode(ctx.model):
-            for _, x in gathered_batches(ctx.data.x_train, indices, ctx.batch_size, ctx.device):
+            for _, x in ctx.input_batches(indices, "adversarial-kept" if keep else "adversarial"):
                 result = self.attack(ctx, x.float())
-                if not keep:
-                    result.perturbation = result.perturbation.new_empty(0)
+                if keep:
+                    examples.append((x.float() + result.perturbation).detach())
+                result.perturbation = result.perturbation.new_empty(0)
                 results.append(result)
-        return results
+        return results, examples
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:
-        results = self._attack_indices(ctx, ctx.candidates)
+        results, _ = self._attack_indices(ctx, ctx.candidates)
         if not results:
             return torch.empty(0, device=ctx.device)
         merged = AdversarialResult(
@@ -73,10 +76,8 @@ class _Adversarial(ScoreStrategy):
         result = super().query(ctx, n, selection)
         self._pending = None
         if self.add_adversarial and len(result.indices):
-            adv = self._attack_indices(ctx, result.indices, keep=True)
-            x = ctx.data.x_train[result.indices.to(ctx.data.x_train.device)].to(ctx.device)
-            r = torch.cat([a.perturbation for a in adv])
-            self._pending = LabeledExamples((x + r).detach(), result.indices.cpu())
+            _, examples = self._attack_indices(ctx, result.indices, keep=True)
+            self._pending = LabeledExamples(torch.cat(examples), result.indices.cpu())
         return result
 
     def trainer_extension(self) -> TrainerExtension | None:

@@ -7,6 +7,7 @@ one score per candidate and leave batch selection to the `selection` group; batc
 strategies (`BatchStrategy`) select directly.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -15,10 +16,11 @@ from deepal_bench.data.dataset import ALData
 from deepal_bench.data.pool import Pool
 from deepal_bench.errors import ConfigError
 from deepal_bench.models.base import ALModel
+from deepal_bench.seeding import generator as seeded_generator
 from deepal_bench.selection import Selected, Selection
 from deepal_bench.training.acquisition import DifferentiableScore
 from deepal_bench.training.extensions import TrainerExtension
-from deepal_bench.training.inference import mc_dropout_probs, predict
+from deepal_bench.training.inference import Transform, gathered_batches, mc_dropout_probs, predict
 
 PROBS, EMBEDDINGS, MC_DROPOUT = "probs", "embeddings", "mc_dropout"
 # Needs beyond the candidates' outputs: the labeled set's outputs and labels, and the
@@ -29,10 +31,15 @@ LABELED, HEAD = "labeled", "head"
 class QueryContext:
     """Model outputs over the candidates (unlabeled pool points), computed once and cached.
 
-    `candidates` are dataset indices; every tensor returned is aligned with them. Inference
-    uses the stored (evaluation-transformed) tensors, never training augmentation, and
-    probabilities always have `data.num_classes` columns; `amp` runs it under bf16
-    autocast (the trainer's `amp`), with float32 outputs.
+    `candidates` are dataset indices; every tensor returned is aligned with them.
+    Probabilities always have `data.num_classes` columns; `amp` runs inference under bf16
+    autocast (the trainer's `amp`), with float32 outputs. Inference uses the stored
+    (evaluation-transformed) tensors unless `model.query_transform` is `train`: then every
+    query input goes through the dataset's training augmentation (`data.augment`), as
+    DeepAL+ scores its pool through `transform_train` (deepALplus data.py,
+    get_unlabeled_data / get_train_data). Each output (`_transform`'s purpose) draws from
+    its own generator derived from `seed`, so the outputs do not depend on the order in which
+    a strategy asks for them, and a resumed run draws what the uninterrupted one did.
     """
 
     def __init__(
@@ -62,10 +69,33 @@ class QueryContext:
     def _inputs(self, indices: torch.Tensor) -> torch.Tensor:
         return self.data.x_train[indices.to(self.data.x_train.device)]
 
+    def _transform(self, purpose: str) -> Transform:
+        """The query inputs' augmentation for one output (`purpose`), drawn from its own
+        seeded generator; None with `model.query_transform: none` or data without
+        augmentation."""
+        if getattr(self.model, "query_transform", "none") != "train":
+            return None
+        augment = self.data.augment
+        if augment is None:
+            return None
+        gen = seeded_generator(self.seed, "query_transform", purpose)
+        return lambda x: augment(x, gen)
+
+    def input_batches(
+        self, indices: torch.Tensor, purpose: str
+    ) -> Iterator[tuple[slice, torch.Tensor]]:
+        """(rows, query inputs of `indices[rows]` on the model's device) in `batch_size`
+        chunks, through the query transform (`_transform(purpose)`), for strategies that
+        run their own networks on the inputs (LPL, VAAL, adversarial)."""
+        transform = self._transform(purpose)
+        for rows, x in gathered_batches(self.data.x_train, indices, self.batch_size, self.device):
+            yield rows, (x if transform is None else transform(x))
+
     def _forward(self) -> None:
         probs, emb = predict(
-            self.model, self._inputs(self.candidates), self.batch_size, amp=self.amp
-        )
+            self.model, self._inputs(self.candidates), self.batch_size, amp=self.amp,
+            transform=self._transform("candidates"),
+        )  # fmt: skip
         self._cache[PROBS], self._cache[EMBEDDINGS] = probs, emb
 
     def probs(self) -> torch.Tensor:
@@ -82,7 +112,9 @@ class QueryContext:
 
     def _labeled_forward(self) -> None:
         labeled = self._inputs(self.pool.labeled_indices())
-        probs, emb = predict(self.model, labeled, self.batch_size, amp=self.amp)
+        probs, emb = predict(
+            self.model, labeled, self.batch_size, amp=self.amp, transform=self._transform("labeled")
+        )
         self._cache["labeled_probs"], self._cache["labeled_embeddings"] = probs, emb
 
     def labeled_embeddings(self) -> torch.Tensor:
@@ -109,12 +141,13 @@ class QueryContext:
         return head.weight.detach(), bias.detach().to(head.weight.device)
 
     def mc_probs(self, passes: int) -> torch.Tensor:
-        """MC-dropout probabilities of the candidates, passes x N x C (seeded)."""
+        """MC-dropout probabilities of the candidates, passes x N x C (seeded; with the
+        query transform each pass draws its own augmentation)."""
         key = f"mc{passes}"
         if key not in self._cache:
             self._cache[key] = mc_dropout_probs(
                 self.model, self._inputs(self.candidates), passes, self.seed, self.batch_size,
-                self.amp,
+                self.amp, self._transform(key),
             )  # fmt: skip
         return self._cache[key]
 

@@ -24,7 +24,8 @@ from deepal_bench.typed import NonNegativeFloat, PositiveInt, Range
 class Falcun(BatchStrategy):
     """FALCUN: relevance r = u + d in probability space, sampled proportional to r^gamma
     (eqs. 1-6, gamma = 10); `gamma: det` takes the argmax. `uncertainty` / `diversity`
-    switch the terms off for the Table 3 ablation."""
+    switch the terms off for the Table 3 ablation (d only: the raw d', as the authors'
+    code; `kernels.falcun`)."""
 
     needs = frozenset({PROBS})
 

@@ -16,7 +16,6 @@ from deepal_bench.selection import Selection
 from deepal_bench.strategies.base import QueryContext, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import TrainerExtension
-from deepal_bench.training.inference import gathered_batches
 from deepal_bench.training.joint import same_labeled
 from deepal_bench.training.lpl import (
     LPLConfig,
@@ -91,5 +90,4 @@ class LPL(ScoreStrategy):
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:
         lossnet = self._lossnet(ctx).eval()
-        batches = gathered_batches(ctx.data.x_train, ctx.candidates, ctx.batch_size, ctx.device)
-        return predicted_losses(ctx.model, lossnet, batches)
+        return predicted_losses(ctx.model, lossnet, ctx.input_batches(ctx.candidates, "lpl"))

@@ -32,7 +32,9 @@ class RALIF(BatchStrategy):
        p_k L_k over the kept classes (`truncated_reduce: mean`, the authors' code) or sums
        them (`sum`, eq. 9 as printed); a point with no class above tau scores NaN.
     2. Keep the `candidate_fraction` (10%) with the smallest expected loss (Alg. 1 l. 9);
-       NaN scores sort last.
+       ties are broken by a permutation drawn from the query generator (as top-k does; by
+       pool position they would fill the pool with its first points whenever the scores
+       are flat), NaN scores sort last.
     3. Down-select the batch in the encoder's feature space by k-means++ seeding (default;
        Alg. 1 l. 10) or mean shift (App. A.4). As in the authors' code (`diverse_sample`,
        mx41-m/Active-Learning utils/utils.py), the first center is the best candidate and
@@ -98,7 +100,7 @@ class RALIF(BatchStrategy):
             truncated_reduce=self.truncated_reduce,
         )
         k = min(size, max(n, math.ceil(self.candidate_fraction * size)))
-        pool = torch.sort(scores, stable=True).indices[:k]
+        pool = kernels.shuffled_argsort(scores, ctx.generator)[:k]
         if self.diversity == "meanshift":
             local = kernels.meanshift_select(emb[pool], n)
         else:

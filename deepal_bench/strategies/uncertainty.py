@@ -9,8 +9,6 @@ import torch
 
 from deepal_bench import kernels
 from deepal_bench.strategies.base import (
-    EMBEDDINGS,
-    HEAD,
     MC_DROPOUT,
     PROBS,
     QueryContext,
@@ -18,6 +16,7 @@ from deepal_bench.strategies.base import (
 )
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
+from deepal_bench.training.inference import eval_mode
 from deepal_bench.typed import PositiveInt
 
 
@@ -134,10 +133,27 @@ class MeanSTD(MCScore):
 
 @register("grad_norm")
 class GradNorm(ScoreStrategy):
-    """GradNorm (Wang et al. 2022, as run in RALIF §5): norm of the gradient of the
-    prediction entropy w.r.t. the linear head, in closed form (`kernels.grad_norm`)."""
+    """GradNorm (Wang et al. 2022, as run in RALIF §5: "their entropy as loss for
+    backpropagation"): the prediction entropy of each candidate, alone, backpropagated
+    through the whole network in eval mode; score = the sum of the gradient norms of the
+    trainable parameter tensors (`kernels.grad_norms`, as the reference xulabs/aitom
+    al_gradnorm main.py get_uncertainty / compute_gradnorm with SCHEME 1). Per-sample
+    gradients by `torch.func.vmap`, `chunk_size` candidates at a time."""
 
-    needs = frozenset({PROBS, EMBEDDINGS, HEAD})
+    def __init__(self, chunk_size: PositiveInt = 32) -> None:
+        self.chunk_size = chunk_size
 
     def scores(self, ctx: QueryContext) -> torch.Tensor:
-        return kernels.grad_norm(ctx.probs(), ctx.embeddings())
+        model = ctx.model
+        params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+        buffers = dict(model.named_buffers())
+
+        def entropy(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+            logits = torch.func.functional_call(model, (p, buffers), (x.unsqueeze(0),))
+            return kernels.logit_entropy(logits.float())
+
+        out = torch.empty(len(ctx.candidates), device=ctx.device)
+        with eval_mode(model), torch.enable_grad():
+            for rows, x in ctx.input_batches(ctx.candidates, "grad_norm"):
+                out[rows] = kernels.grad_norms(entropy, params, x, self.chunk_size)
+        return out

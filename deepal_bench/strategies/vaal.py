@@ -16,7 +16,6 @@ from deepal_bench.seeding import derive_seed
 from deepal_bench.strategies.base import QueryContext, ScoreStrategy
 from deepal_bench.strategies.registry import register
 from deepal_bench.training.extensions import TrainerExtension
-from deepal_bench.training.inference import gathered_batches
 from deepal_bench.training.joint import EpochSize, same_labeled
 from deepal_bench.training.vaal import VAALConfig, VAALExtension, train_vaal
 from deepal_bench.typed import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
@@ -79,8 +78,6 @@ class VAAL(ScoreStrategy):
         vae, disc = self._networks(ctx)
         out = torch.empty(len(ctx.candidates), device=ctx.device)
         with torch.no_grad():
-            for rows, x in gathered_batches(
-                ctx.data.x_train, ctx.candidates, ctx.batch_size, ctx.device
-            ):
+            for rows, x in ctx.input_batches(ctx.candidates, "vaal"):
                 out[rows] = disc(vae.encode(x)[0])
         return vaal_scores(out)

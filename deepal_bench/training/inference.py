@@ -1,13 +1,15 @@
 """Pool inference: one forward pass for probabilities and embeddings, and MC sampling.
 
-Everything here runs under `torch.inference_mode()` in large batches on the evaluation
-transform (the stored tensors), never training augmentation: predictions in eval mode, MC
-passes in the sampling mode the model declares (`mc_dropout_mode`). With `amp` (the
-trainer's `amp` key) the forward passes run under bf16 autocast; the returned
-probabilities and embeddings are float32 either way.
+Everything here runs under `torch.inference_mode()` in large batches on the stored
+(evaluation-transformed) tensors: predictions in eval mode, MC passes in the sampling mode
+the model declares (`mc_dropout_mode`). A `transform` (the query context passes the
+training augmentation under `model.query_transform: train`) is applied to every batch of
+every pass, so each pass sees its own draw. With `amp` (the trainer's `amp` key) the
+forward passes run under bf16 autocast; the returned probabilities and embeddings are
+float32 either way.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -16,6 +18,9 @@ from torch import nn
 from deepal_bench.data.transfer import host_to_device
 from deepal_bench.models.base import ALModel
 from deepal_bench.seeding import seeded_global_rng
+
+# A batch-wise input transform (a seeded augmentation draw per call), or None for none.
+Transform = Callable[[torch.Tensor], torch.Tensor] | None
 
 
 @contextmanager
@@ -68,9 +73,13 @@ def autocast(device: torch.device, amp: bool) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
-def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+def _batches(
+    x: torch.Tensor, batch_size: int, device: torch.device, transform: Transform = None
+) -> Iterator[torch.Tensor]:
+    """Consecutive `batch_size` rows of x on `device`, through `transform` when given."""
     for start in range(0, len(x), batch_size):
-        yield x[start : start + batch_size]
+        xb = x[start : start + batch_size].to(device, non_blocking=True)
+        yield xb if transform is None else transform(xb)
 
 
 def gathered_batches(
@@ -95,13 +104,15 @@ def predict(
     batch_size: int = 1024,
     device: torch.device | None = None,
     amp: bool = False,
+    transform: Transform = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D, float32)."""
+    """Softmax probabilities (N x C, float32) and penultimate embeddings (N x D, float32),
+    of the inputs through `transform` when given."""
     device = device or next(model.parameters()).device
     probs, embs = [], []
     with eval_mode(model), autocast(device, amp):
-        for xb in _batches(x, batch_size):
-            logits, emb = model.forward_with_embedding(xb.to(device, non_blocking=True))
+        for xb in _batches(x, batch_size, device, transform):
+            logits, emb = model.forward_with_embedding(xb)
             probs.append(torch.softmax(logits.float(), dim=1))
             embs.append(emb.float())
     return torch.cat(probs), torch.cat(embs)
@@ -115,6 +126,7 @@ def mc_dropout_probs(
     seed: int,
     batch_size: int = 1024,
     amp: bool = False,
+    transform: Transform = None,
 ) -> torch.Tensor:
     """MC-dropout probabilities, passes x N x C (Gal et al. 2017), sampled per
     `model.mc_sampling` (`mc_dropout_mode`).
@@ -125,7 +137,9 @@ def mc_dropout_probs(
     `predict_prob_dropout_split` (deepALplus nets.py), every pass is a full forward over the
     inputs in order, in batches of `batch_size` (BatchNorm's batch statistics depend on
     them; DeepAL+ uses its test loader, 1000 images, 128 for PneumoniaMNIST, Waterbirds and
-    BreakHis: set trainer.eval_batch_size to match).
+    BreakHis: set trainer.eval_batch_size to match). With a `transform` every pass is a
+    full forward too, of its own transformed inputs (DeepAL+'s loader applies
+    `transform_train` anew in each of the passes).
     """
     if not isinstance(model, ALModel) or not model.can_mc_sample():
         raise ValueError(
@@ -135,17 +149,17 @@ def mc_dropout_probs(
     device = next(model.parameters()).device
     out = torch.empty(passes, len(x), model.head.out_features, device=device)
     with seeded_global_rng(seed, device), mc_dropout_mode(model), autocast(device, amp):
-        if model.mc_sampling == "train_mode":
+        if model.mc_sampling == "train_mode" or transform is not None:
             for p in range(passes):
                 start = 0
-                for xb in _batches(x, batch_size):
-                    logits = model(xb.to(device, non_blocking=True))
+                for xb in _batches(x, batch_size, device, transform):
+                    logits = model(xb)
                     out[p, start : start + len(xb)] = torch.softmax(logits.float(), dim=1)
                     start += len(xb)
             return out
         start = 0
-        for xb in _batches(x, batch_size):
-            h = model.mc_trunk(xb.to(device, non_blocking=True))
+        for xb in _batches(x, batch_size, device):
+            h = model.mc_trunk(xb)
             for p in range(passes):
                 logits = model.mc_tail(h)
                 out[p, start : start + len(xb)] = torch.softmax(logits.float(), dim=1)
