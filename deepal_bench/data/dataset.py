@@ -13,7 +13,8 @@ class ALData:
     """Train pool, test set and optional validation set as tensors.
 
     `x_*` are already normalised (the evaluation transform); `augment`, when set, is the
-    batched training augmentation applied by the trainer only, never when scoring the pool.
+    batched training augmentation: the trainer applies it to every training batch, and the
+    query context to the pool's inputs under `model.query_transform: train`.
     Indices in records are positions in `x_train` (dataset indices of the training pool).
     `mean`/`std` are the per-channel (or per-feature) statistics the tensors were
     normalised with (None when not normalised); `mismatch_groups` names the test groups
