@@ -11,6 +11,7 @@ DONE_FILE = "DONE"
 LOCK_FILE = "LOCK"
 LOG_FILE = "deepal-bench.log"  # Hydra's job log (hydra.job.name: deepal-bench in conf/config.yaml)
 STATE_FORMAT = 2  # version of the plain-container layout of state.pt (store.RunState)
+PROVENANCE_FILE = "provenance.json"  # who made the run (package, git commit, torch, device, host)
 TEMP_SUFFIX = ".tmp"  # interrupted atomic writes leave `.<name>.<random>.tmp` files
 
 ROUNDS_COLUMNS = [
