@@ -6,8 +6,8 @@ time_ratio, first_acc, last_acc, auca_ratio, accuracy, ...), mean, std, unit, n_
 where, note, and columns of a paper's own (model, not_significant_vs_ralif, ...):
 
 - where: the settings the value was produced with, `;`-separated `dotted.key=value`
-  (values read as YAML: `true`, `0.4`, `null`, `det`), e.g. `dataset.name=mnist;
-  model.name=resnet18;model.stem=imagenet;model.pretrained=false;budget.initial=500;
+  (`true`, `false`, `null`, numbers, YAML lists / mappings, else text: `det`), e.g.
+  `dataset.name=mnist;model.name=resnet18;model.stem=imagenet;model.pretrained=false;budget.initial=500;
   budget.batch=250;budget.quota=10000;trainer.epochs=20;strategy.name=entropy;...`;
 - n_labeled: the labeled-set size a per-budget value (metric `accuracy`) is read at;
 - unit: `percent` values are divided by 100, `minutes` / `hours` converted to seconds.
@@ -86,15 +86,28 @@ UNMATCHED_COLUMNS = [
 NEAR_KEYS = ("dataset.name", "strategy.name")  # an unmatched cell is listed when these agree
 
 
+LITERALS = {"true": True, "false": False, "null": None, "": None}
+
+
+def setting_value(text: str) -> object:
+    """A setting's value: `true`, `false`, `null`, a number, a YAML list or mapping, or text."""
+    text = text.strip()
+    if text in LITERALS:
+        return LITERALS[text]
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return yaml.safe_load(text) if text[0] in "[{'\"" else text
+
+
 def parse_where(text: object) -> dict[str, object]:
     """`a.b=1;c=true` -> {"a.b": 1, "c": True}; blank -> {}."""
     if not isinstance(text, str) or not text.strip():
         return {}
-    settings = {}
-    for part in text.split(";"):
-        key, _, value = part.partition("=")
-        settings[key.strip()] = yaml.safe_load(value.strip())
-    return settings
+    pairs = (part.partition("=") for part in text.split(";"))
+    return {key.strip(): setting_value(value) for key, _, value in pairs}
 
 
 def _read(path: Path) -> pd.DataFrame | None:
