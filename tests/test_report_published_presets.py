@@ -156,3 +156,17 @@ def test_the_papers_internal_conflicts_carry_a_note():
     assert table5["note"].str.contains("Table 7 prints this scenario as B=100").all()
     ralif = pd.concat(pd.read_csv(PAPER_DIR / f"ralif_table{n}.csv") for n in (2, 5))
     assert ralif["note"].str.contains("underlined", na=False).sum() == 4
+
+
+def test_a_full_training_run_matches_the_full_cells_by_its_settings():
+    """DeepAL+'s Full rows: the whole MNIST pool (60,000) trained once, no acquisition,
+    with the MNIST setting's model and epochs; matched in Tables 1 and 4, not pre-trained."""
+    config = run_config("experiment=deepal_plus/mnist", "strategy=random", "budget.initial=60000",
+                        "budget.quota=0")  # fmt: skip
+    published = load_published()
+    published = published[published["paper"] == "deepal_plus"]
+    ctx = Context(pool_runs([hand_made_run(config, 0)]), Options(), published)
+    matched = compare(PAPERS["deepal_plus"].ours(ctx), published).matched
+    assert sorted(zip(matched["table"], matched["paper_mean"], strict=True)) == [
+        ("1", 0.9916), ("4", 0.9916)]  # fmt: skip
+    assert set(matched["strategy"]) == {"full"} and set(matched["metric"]) == {"f_acc"}

@@ -126,6 +126,8 @@ def versus_tables(family: Family, ctx: Context, outcome: Outcome) -> list[Table]
         versus.matched[VERSUS_SHOWN],
         notes=none,
     )
+    if versus.unmatched.empty:
+        return [matched]
     title = (
         "Published cells of the same dataset and strategy not matched: the settings that "
         "differ from our nearest cell"

@@ -470,6 +470,8 @@ def _gain_rows(ctx: Context, overall: pd.DataFrame) -> pd.DataFrame:
 
 def ours(ctx: Context) -> pd.DataFrame:
     """AUBC, F-acc, Time, Full F-acc, group metrics and AUBC gains as long rows."""
+    if ctx.trials.empty:
+        return concat_long([full_rows(ctx)])
     overall = ctx.overall
     parts = [
         long_rows(overall, "aubc", "aubc_mean", "aubc_std"),

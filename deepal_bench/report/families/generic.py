@@ -177,6 +177,8 @@ def curves(ctx: Context) -> list[Figure]:
 
 def ours(ctx: Context) -> pd.DataFrame:
     """AUBC, F-acc, time ratio, first / last cycle, AUCA ratio, and the Full F-acc."""
+    if ctx.trials.empty:
+        return concat_long([full_rows(ctx)])
     overall = ctx.overall
     parts = [
         long_rows(overall, m, f"{m}_mean", f"{m}_std")
