@@ -57,3 +57,18 @@ def test_every_table_is_written_in_every_format(tmp_path):
         for writer in TABLE_WRITERS:
             assert (out / f"{name}.{writer.suffix}").is_file()
     assert "## Not built" in index and "permutation tests: not built" in index
+
+
+def test_only_the_rows_of_the_mixed_cell_are_marked(tmp_path):
+    root = tmp_path / "runs"
+    old = write_run(root / "old", config("random", trials=2), RANDOM[:2])
+    new = write_run(root / "new", config("random", seed=2, trials=1), RANDOM[2:])
+    write_run(root / "other", config("random", trainer__epochs=5), RANDOM)
+    write_provenance(old, session(git_commit="aaaaaaaaaa"))
+    write_provenance(new, session(git_commit="bbbbbbbbbb"))
+    out = tmp_path / "out"
+    assert main([str(root), "--out", str(out), "--no-figures"]) == 0
+    rows = [line for line in (out / "aubc_facc.md").read_text().splitlines() if "| random" in line]
+    assert len(rows) == 2
+    marked = [row for row in rows if "random †" in row]
+    assert len(marked) == 1 and "[trainer.epochs=20]" in marked[0]

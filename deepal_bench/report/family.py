@@ -77,7 +77,9 @@ class Options:
 def _labelled(frame: pd.DataFrame, labels: Labels) -> pd.DataFrame:
     """`frame` with the setting and strategy labels of its `key` column in its place."""
     if frame.empty:
-        return pd.DataFrame(columns=["setting", "strategy", *frame.columns.drop("key", "ignore")])
+        return pd.DataFrame(
+            columns=["setting", "strategy", *frame.columns.drop("key", errors="ignore")]
+        )
     out = frame.drop(columns="key")
     out.insert(0, "strategy", frame["key"].map(labels.strategy))
     out.insert(0, "setting", frame["key"].map(labels.setting))
@@ -266,7 +268,7 @@ class Outcome:
     title: str
     markdown: str = ""  # every table as Markdown (what `deepal-bench-paper` prints)
     files: list[Path] = field(default_factory=list)
-    tables: list[tuple[str, str]] = field(default_factory=list)  # (title, file stem)
+    tables: list[Table] = field(default_factory=list)  # as written (markers and notes added)
     figures: list[tuple[str, list[Path]]] = field(default_factory=list)  # (title, PNG/PDF)
     not_built: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # runs kept apart, code versions pooled

@@ -50,37 +50,40 @@ def _build(what: str, builder, ctx: Context, outcome: Outcome) -> list[Table | F
     return []
 
 
-def _marked_rows(frame: pd.DataFrame, mixed: dict, data: pd.DataFrame) -> pd.Series:
-    """Rows of a displayed frame that show a cell pooling runs of several code versions."""
-    settings = set(data["setting"]) if "setting" in data else {s for s, _ in mixed}
-    pairs = {pair for pair in mixed if pair[0] in settings}
+def _shown_pairs(frame: pd.DataFrame, data: pd.DataFrame, mixed: dict) -> set:
+    """The (setting, strategy) cells of `mixed` that a displayed frame shows."""
     if "setting" in frame:
-        return pd.Series(
-            [(s, t) in pairs for s, t in zip(frame["setting"], frame["strategy"], strict=True)],
-            index=frame.index,
-        )
+        present = set(zip(frame["setting"], frame["strategy"], strict=True))
+    else:
+        settings = set(data["setting"]) if "setting" in data else {s for s, _ in mixed}
+        present = {(s, t) for s in settings for t in frame["strategy"]}
+    return {pair for pair in mixed if pair in present}
+
+
+def _marked_rows(frame: pd.DataFrame, pairs: set) -> pd.Series:
+    if "setting" in frame:
+        shown = zip(frame["setting"], frame["strategy"], strict=True)
+        return pd.Series([pair in pairs for pair in shown], index=frame.index)
     return frame["strategy"].isin({strategy for _, strategy in pairs})
 
 
 def mark_mixed_versions(table: Table, mixed: dict[tuple[str, str], str]) -> Table:
-    """`table` with a marker on the strategy of every row that pools code versions, and a
-    note naming them."""
+    """`table` with a marker on the strategy of every row that shows a cell pooling runs of
+    several code versions, and a note naming them."""
     frame = table.data if table.display is None else table.display
-    if not mixed or "strategy" not in frame:
-        return table
-    rows = _marked_rows(frame, mixed, table.data)
-    if not rows.any():
+    pairs = _shown_pairs(frame, table.data, mixed) if "strategy" in frame else set()
+    if not pairs:
         return table
     display = frame.copy()
+    rows = _marked_rows(frame, pairs)
     display.loc[rows, "strategy"] = display.loc[rows, "strategy"].astype(str) + f" {MIXED_VERSIONS}"
-    shown_pairs = [p for p in mixed if p[1] in set(frame.loc[rows, "strategy"])]
-    notes = [*table.notes, *(mixed[p] for p in shown_pairs)]
+    notes = [*table.notes, *(mixed[pair] for pair in sorted(pairs))]
     return Table(table.name, table.title, table.data, display, table.digits, notes)
 
 
 def _write_table(table: Table, out: Path, outcome: Outcome) -> None:
     outcome.files += [writer.write(out, table) for writer in TABLE_WRITERS]
-    outcome.tables.append((table.title, table.name))
+    outcome.tables.append(table)
     body = markdown_table(shown(table)) + notes_markdown(table.notes)
     outcome.markdown += f"## {table.title}\n\n{body}\n"
 

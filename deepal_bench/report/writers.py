@@ -112,9 +112,7 @@ def index_lines(outcome: Outcome, out: Path) -> list[str]:
         "## Tables",
         "",
     ]
-    lines += [
-        f"- {title}: [{name}.md]({name}.md) · {_links(name)}" for title, name in outcome.tables
-    ]
+    lines += [f"- {t.title}: [{t.name}.md]({t.name}.md) · {_links(t.name)}" for t in outcome.tables]
     figures = _figure_lines(outcome, out)
     lines += ["", "## Figures", "", *figures] if figures else []
     lines += _section("Not built", outcome.not_built)
