@@ -135,7 +135,8 @@ def versus_tables(family: Family, ctx: Context, outcome: Outcome) -> list[Table]
         "Published cells of the same dataset and strategy not matched: the settings that "
         "differ from our nearest cell"
     )
-    return [matched, Table(f"{family.versus_name}_unmatched", title, versus.unmatched)]
+    shown = versus.unmatched.drop(columns="where")  # the CSV keeps every setting
+    return [matched, Table(f"{family.versus_name}_unmatched", title, versus.unmatched, shown)]
 
 
 def _provenance_columns(provenance: Provenance) -> dict[str, str]:
