@@ -42,7 +42,7 @@ def installed(tmp_path_factory) -> Path:
 def test_the_wheel_carries_configs_and_published_numbers(installed, tmp_path):
     probe = (
         "import deepal_bench, deepal_bench.paths as p;"
-        "from deepal_bench.report.paper import load_published;"
+        "from deepal_bench.report.published import load_published;"
         "print(deepal_bench.__file__, p.CONF_DIR, p.PAPER_DIR, len(load_published()))"
     )
     package, conf, papers, published = run(installed / "python", "-c", probe, cwd=tmp_path)\

@@ -8,9 +8,20 @@ import pytest
 from support import ENTROPY, RANDOM, config, write_run
 
 from deepal_bench.cli.report import main
+from deepal_bench.report.labels import label_cells
 from deepal_bench.results import schema
-from deepal_bench.results.collect import collect, group_cells, load_run
+from deepal_bench.results.collect import DUPLICATE, collect, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.results.records import pool_runs
+
+
+def group_cells(runs, group_by=None):
+    """Cells by (setting, strategy) label, the runs skipped as duplicates, the notes."""
+    records = pool_runs(runs)
+    labels = label_cells(records.all_cells, group_by)
+    cells = {(labels.setting[c.key], labels.strategy[c.key]): c for c in records.cells}
+    duplicates = [skip for skip in records.skipped if skip.kind == DUPLICATE]
+    return cells, duplicates, labels.notes
 
 
 @pytest.fixture
@@ -100,8 +111,7 @@ def test_runs_pool_only_when_configs_match(tmp_path):
     write_run(root / "c", config("entropy", trials=3, trainer__epochs=5), ENTROPY)
     write_run(root / "d", config("random", trials=3), RANDOM)  # same seeds as a + b
     runs, _ = collect([root])
-    cells, duplicates, notes = group_cells(runs)
-    by_key = {(c.setting, c.strategy): c for c in cells}
+    by_key, duplicates, notes = group_cells(runs)
     base = "digits/lenet/10+20/10/imle-topk"
     pooled = by_key[(f"{base} [trainer.epochs=20]", "random")]
     assert sorted(r.path.name for r in pooled.runs) == ["a", "b"]
@@ -121,7 +131,7 @@ def test_strategy_variants_are_kept_apart_and_group_by(tmp_path, capsys):
     write_run(root / "d", config("random", budget__quota=10), [c[:2] for c in RANDOM])
     runs, _ = collect([root])
     cells, _, notes = group_cells(runs, group_by=("dataset.name",))
-    labels = sorted((c.setting, c.strategy) for c in cells)
+    labels = sorted(cells)
     assert ("digits [budget.quota=20]", "bald [strategy.passes=10]") in labels
     assert ("digits [budget.quota=20]", "bald [strategy.passes=20]") in labels
     assert ("digits [budget.quota=10]", "random") in labels
@@ -140,14 +150,51 @@ def test_full_data_row_and_paper_comparison(sweep, tmp_path):
     write_run(sweep / "full", full, [[0.95], [0.97], [0.96]])
     paper_dir = tmp_path / "paper"
     paper_dir.mkdir()
+    digits = "dataset.name=digits;model.name=lenet;budget.initial=10;budget.quota=20"
     pd.DataFrame(
         [
-            ["p", "1", "Digits", "entropy", "aubc", 0.7, np.nan, np.nan, "fraction"],
-            ["p", "1", "DIGITS", "full", "f_acc", 95.0, np.nan, np.nan, "percent"],
-            ["p", "1", "digits", "entropy", "aubc", 0.1, np.nan, 500, "fraction"],  # other batch
-            ["p", "1", "mnist", "entropy", "aubc", 0.9, np.nan, np.nan, "fraction"],
+            [
+                "p",
+                "1",
+                "Digits",
+                "entropy",
+                "aubc",
+                0.7,
+                "fraction",
+                f"{digits};budget.batch=10;strategy.name=entropy",
+            ],
+            [
+                "p",
+                "1",
+                "DIGITS",
+                "full",
+                "f_acc",
+                95.0,
+                "percent",
+                "dataset.name=digits;budget.initial=1258;budget.quota=0",
+            ],
+            [
+                "p",
+                "1",
+                "digits",
+                "entropy",
+                "aubc",
+                0.1,
+                "fraction",
+                f"{digits};budget.batch=500;strategy.name=entropy",
+            ],
+            [
+                "p",
+                "1",
+                "mnist",
+                "entropy",
+                "aubc",
+                0.9,
+                "fraction",
+                "dataset.name=mnist;strategy.name=entropy",
+            ],
         ],
-        columns=["paper", "table", "dataset", "strategy", "metric", "mean", "std", "batch", "unit"],
+        columns=["paper", "table", "dataset", "strategy", "metric", "mean", "unit", "where"],
     ).to_csv(paper_dir / "p.csv", index=False)
     out = tmp_path / "report"
     assert main([str(sweep), "--out", str(out), "--paper-dir", str(paper_dir), "--no-figures"]) == 0
@@ -157,6 +204,8 @@ def test_full_data_row_and_paper_comparison(sweep, tmp_path):
     row = comparison.set_index("strategy").loc["entropy"]
     assert row["difference"] == pytest.approx(0.6775 - 0.7)
     assert comparison.set_index("strategy").loc["full", "paper_mean"] == pytest.approx(0.95)
+    unmatched = pd.read_csv(out / "paper_comparison_unmatched.csv")
+    assert unmatched["differs"].tolist() == ["budget.batch: ours 10, paper 500"]
 
 
 def test_permutation_table_from_stored_predictions(sweep, tmp_path):

@@ -12,6 +12,7 @@ import torch
 
 import deepal_bench
 from deepal_bench.results import schema
+from deepal_bench.results.provenance import Provenance, Session, read_provenance
 from deepal_bench.run import loop, provenance
 from deepal_bench.run.store import RunStore
 
@@ -93,7 +94,9 @@ def test_a_kernel_fix_resumes_the_same_run_and_the_mix_is_recorded(tiny_cfg, mon
         (first, 0, 0),
         ("99.0.0", 1, 0),
     ]
-    assert provenance.describe(found).startswith(f"MIXED code versions {first}")
+    assert (
+        read_provenance(Path(cfg.output_dir)).describe().startswith(f"MIXED code versions {first}@")
+    )
 
 
 def test_provenance_json_is_derived_from_the_state(tiny_cfg):
@@ -149,25 +152,24 @@ def test_cudnn_version_as_torch_reports_it(monkeypatch, number, version):
 
 
 def test_code_versions_are_package_and_commit_in_order_of_first_run():
-    base = dict.fromkeys(provenance.SESSION_KEYS)
-    runs = [
-        {**base, "package": "0.1.0", "git_commit": "a" * 40, "git_dirty": False, "device": "cpu"},
-        {**base, "package": "0.1.0", "git_commit": "a" * 40, "git_dirty": True, "device": "cpu"},
-        {**base, "package": "0.2.0", "git_commit": None, "device": "NVIDIA H100 80GB HBM3"},
-    ]
-    assert provenance.code_versions(runs[:2]) == ["0.1.0@aaaaaaaa+dirty"]
-    assert provenance.describe(runs[:1]) == "code 0.1.0@aaaaaaaa on cpu"
-    assert provenance.describe(runs) == (
-        "MIXED code versions 0.1.0@aaaaaaaa+dirty, 0.2.0 on cpu, NVIDIA H100 80GB HBM3"
+    first = Session(package="0.1.0", git_commit="a" * 40, git_dirty=False, device="cpu")
+    dirty = Session(package="0.1.0", git_commit="a" * 40, git_dirty=True, device="cpu")
+    other = Session(package="0.2.0", git_commit=None, device="NVIDIA H100 80GB HBM3")
+    assert Provenance((first,)).describe() == "code 0.1.0@aaaaaaa on cpu"
+    assert Provenance((first, dirty)).describe() == "code 0.1.0@aaaaaaa+dirty on cpu"
+    assert Provenance((first, dirty, other)).describe() == (
+        "MIXED code versions 0.1.0@aaaaaaa+dirty, 0.2.0@no git on cpu, NVIDIA H100 80GB HBM3"
     )
+    assert Provenance().describe() == "code unknown"
 
 
 NOT_OURS = ["{not json", "[]", '{"format": 2, "sessions": []}', '{"format": 1, "sessions": [{}]}']
 
 
 @pytest.mark.parametrize("content", NOT_OURS)
-def test_a_provenance_file_that_is_not_ours_is_refused_as_data(tmp_path, content):
+def test_a_provenance_file_that_is_not_ours_is_read_as_unknown_with_the_reason(tmp_path, content):
     (tmp_path / schema.PROVENANCE_FILE).write_text(content)
-    with pytest.raises(provenance.UnreadableProvenance):
-        provenance.read_provenance(tmp_path)
-    assert provenance.read_provenance(tmp_path / "absent") is None
+    found = read_provenance(tmp_path)
+    assert not found.known and found.problem
+    assert found.describe().startswith("code unknown: unreadable provenance.json")
+    assert read_provenance(tmp_path / "absent") == Provenance()

@@ -20,8 +20,8 @@ from support import run_cli
 from deepal_bench.cli import status as status_cli
 from deepal_bench.results import schema
 from deepal_bench.results.lock import RunLock
+from deepal_bench.results.provenance import read_provenance
 from deepal_bench.run.loop import run
-from deepal_bench.run.provenance import describe, read_provenance
 from deepal_bench.run.store import RunStore
 from deepal_bench.sweeps import status
 from deepal_bench.sweeps.expand import expand
@@ -117,7 +117,7 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     refuse_unpickling(monkeypatch)
     with RunLock(copies["running"]) as lock:
         out = status_out(capsys, sweep)
-    code = f"  [{describe(read_provenance(complete))}]"  # each run with records ends with it
+    code = f"  [{read_provenance(complete).describe()}]"  # each run with records ends with it
     assert out == [
         f"complete     {complete}: 2 trials{code}",
         f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]{code}",
@@ -326,13 +326,14 @@ def test_a_run_computed_by_two_code_versions_is_flagged(tmp_path, tiny_cfg, caps
     data["sessions"].append(fixed)
     (path / schema.PROVENANCE_FILE).write_text(json.dumps(data))
     first = data["sessions"][0]
-    old = first["package"] + (f"@{first['git_commit'][:8]}" if first["git_commit"] else "")
+    old = first["package"] + "@" + (first["git_commit"][:7] if first["git_commit"] else "no git")
     old += "+dirty" if first["git_dirty"] else ""
     assert status_out(capsys, tmp_path)[0] == (
-        f"complete     {path}: 1 trial  [MIXED code versions {old}, 0.1.1@ffffffff on "
+        f"complete     {path}: 1 trial  [MIXED code versions {old}, 0.1.1@fffffff on "
         f"{first['device']}, NVIDIA H100 80GB HBM3]"
     )
     (path / schema.PROVENANCE_FILE).write_text("[]")
     assert status_out(capsys, tmp_path)[0] == (
-        f"complete     {path}: 1 trial  [code unknown: provenance.json is not of format 1]"
+        f"complete     {path}: 1 trial  [code unknown: unreadable provenance.json "
+        f"(not a format 1 provenance mapping)]"
     )

@@ -2,6 +2,8 @@
 
 Collects every run under the given directories, prints the AUBC / F-acc table (mean ± std
 over trials per strategy) and writes every table and figure of the report into `--out`.
+The command, its flags and `deepal-bench-paper` share this module's code: both run a report
+family (`report.families`) through `report.pipeline`.
 """
 
 import argparse
@@ -9,23 +11,21 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from deepal_bench.report.build import ReportOptions, build_report
-from deepal_bench.report.paper import PAPER_DIR
+from deepal_bench.report import tables
+from deepal_bench.report.families import GENERIC
+from deepal_bench.report.family import Context, Family, Options, Outcome
+from deepal_bench.report.formats import summary_markdown
+from deepal_bench.report.pipeline import run_family
+from deepal_bench.report.published import PAPER_DIR, load_published
 from deepal_bench.results.collect import Skipped, collect
+from deepal_bench.results.records import pool_runs
+
+PROG = "deepal-bench-report"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="deepal-bench-report",
-        description="Collect every run under RESULTS_DIR (any depth) and write the report: "
-        "AUBC / F-acc / time ratio, first/last cycle and AUCA ratio, win-tie-loss, dueling "
-        "matrix and significance tables (Markdown, CSV, LaTeX), curves and plots (PNG, PDF), "
-        "and index.md. Incomplete or damaged runs are listed and skipped.",
-    )
+def add_common_arguments(parser: argparse.ArgumentParser, reference: str | None) -> None:
+    """The RESULTS_DIR arguments and the flags both report commands take."""
     parser.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: RESULTS_DIR/report)"
-    )
     parser.add_argument(
         "--baseline", default="random", help="strategy for ratios and tests (default: random)"
     )
@@ -34,11 +34,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=None,
         metavar="KEY",
-        help="dotted config keys that define a setting (default: dataset.name model.name "
-        "budget.initial budget.quota budget.batch estimator.name selection.name)",
+        help="dotted config keys that label a setting (default: dataset.name "
+        "model.name budget.initial budget.quota budget.batch estimator.name "
+        "selection.name); settings that differ in other keys stay apart",
     )
     parser.add_argument("--margin", type=float, default=0.005, help="win-tie-loss margin")
-    parser.add_argument("--alpha", type=float, default=0.05, help="dueling-matrix test level")
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.05,
+        help="significance level (dueling matrix, significant shares)",
+    )
     parser.add_argument(
         "--permutations",
         type=int,
@@ -47,52 +53,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--reference",
-        default=None,
-        help="strategy the permutation tests compare every other one with (default: baseline)",
+        default=reference,
+        help="strategy the permutation tests compare every other one with "
+        f"(default: {reference or 'the baseline'})",
     )
-    parser.add_argument(
-        "--no-figures", action="store_true", help="write the tables and index.md only"
-    )
+    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("--paper-dir", type=Path, default=PAPER_DIR, help=argparse.SUPPRESS)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Collect every run under RESULTS_DIR (any depth) and write the report: "
+        "AUBC / F-acc / time ratio, first/last cycle and AUCA ratio, win-tie-loss, dueling "
+        "matrix and significance tables (Markdown, CSV, LaTeX), curves and plots (PNG, PDF), "
+        "ours vs every published cell with the same settings, and index.md with each run's "
+        "provenance. Incomplete or damaged runs are listed and skipped.",
+    )
+    add_common_arguments(parser, reference=None)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: RESULTS_DIR/report)"
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    missing = [str(d) for d in args.results_dirs if not d.is_dir()]
-    if missing:
-        print(
-            f"deepal-bench-report: error: no such directory: {', '.join(missing)}", file=sys.stderr
-        )
-        return 2
-    runs, skipped = collect(args.results_dirs)
-    if not runs:
-        for skip in skipped:
-            print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
-        print("deepal-bench-report: error: no complete run found", file=sys.stderr)
-        print(totals_line(0, skipped), file=sys.stderr)
-        return 1
-    out = args.out or args.results_dirs[0] / "report"
-    options = ReportOptions(
+def options_from(args: argparse.Namespace, **extra: object) -> Options:
+    return Options(
         baseline=args.baseline,
         group_by=tuple(args.group_by) if args.group_by else None,
         margin=args.margin,
         alpha=args.alpha,
-        permutations=args.permutations,
         reference=args.reference,
-        paper_dir=args.paper_dir,
+        permutations=args.permutations,
         figures=not args.no_figures,
+        paper_dir=args.paper_dir,
+        **extra,
     )
-    report = build_report(runs, skipped, out, options)
-    for skip in report.skipped:
-        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(report.summary_markdown)
-    print(f"records under {', '.join(map(str, args.results_dirs))}")
-    print(f"report written to {out} (index.md, {len(report.files)} files)")
-    print(totals_line(len(runs) - report.duplicates, report.skipped))
-    return 0
 
 
 def totals_line(used: int, skipped: list[Skipped]) -> str:
@@ -100,6 +96,48 @@ def totals_line(used: int, skipped: list[Skipped]) -> str:
     kinds = Counter(skip.kind for skip in skipped)
     detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     return f"{used} runs used, {len(skipped)} skipped" + (f" ({detail})" if detail else "")
+
+
+def _print_skipped(skipped: list[Skipped], notes: list[str] = ()) -> None:
+    for skip in skipped:
+        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def execute(
+    prog: str, family: Family, args: argparse.Namespace, options: Options, out: Path
+) -> tuple[Context, Outcome] | int:
+    """Collect, pool and report; an exit status instead when there is nothing to report."""
+    missing = [str(d) for d in args.results_dirs if not d.is_dir()]
+    if missing:
+        print(f"{prog}: error: no such directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    runs, skipped = collect(args.results_dirs)
+    if not runs:
+        _print_skipped(skipped)
+        print(f"{prog}: error: no complete run found", file=sys.stderr)
+        print(totals_line(0, skipped), file=sys.stderr)
+        return 1
+    ctx = Context(pool_runs(runs, skipped), options, load_published(options.paper_dir))
+    outcome = run_family(family, ctx, out)
+    _print_skipped(outcome.skipped, outcome.notes)
+    return ctx, outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out or args.results_dirs[0] / "report"
+    done = execute(PROG, GENERIC, args, options_from(args), out)
+    if isinstance(done, int):
+        return done
+    ctx, outcome = done
+    summary = tables.summary_table(ctx.trials)
+    print(summary_markdown(summary) if len(summary) else "")
+    print(f"records under {', '.join(map(str, args.results_dirs))}")
+    print(f"report written to {out} (index.md, {len(outcome.files)} files)")
+    print(totals_line(len(outcome.runs), outcome.skipped))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
-"""Writing tables as Markdown, CSV and LaTeX (no extra dependency: plain tabular)."""
+"""Table cells and tables as Markdown and LaTeX text (no extra dependency: plain tabular)."""
 
 import math
-from pathlib import Path
 
 import pandas as pd
-
-from deepal_bench.results.io import atomic_write_csv, atomic_write_text
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -59,20 +56,7 @@ def latex_table(frame: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(
-    out: Path, name: str, data: pd.DataFrame, display: pd.DataFrame | None = None
-) -> list[Path]:
-    """`name.csv` (full precision `data`), `name.md` and `name.tex` (the `display` frame,
-    e.g. with mean ± std cells; `data` itself when not given). Returns the paths."""
-    display = data if display is None else display
-    paths = [out / f"{name}.csv", out / f"{name}.md", out / f"{name}.tex"]
-    atomic_write_csv(paths[0], data)
-    atomic_write_text(paths[1], markdown_table(display))
-    atomic_write_text(paths[2], latex_table(display))
-    return paths
-
-
-def to_markdown(table: pd.DataFrame) -> str:
+def summary_markdown(table: pd.DataFrame) -> str:
     """AUBC / F-acc per setting (the table printed to stdout), best mean AUBC first."""
     blocks = []
     for setting, part in table.groupby("setting", sort=True):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from deepal_bench.metrics import accuracy_permutation_test, auca_ratio_permutation_test
-from deepal_bench.results.collect import Cell
 from deepal_bench.results.predictions import read_predictions
+from deepal_bench.results.records import Cell
 
 
 def _trial_predictions(cell: Cell) -> tuple[np.ndarray, dict[int, np.ndarray]] | None:
@@ -34,49 +34,54 @@ def _trial_predictions(cell: Cell) -> tuple[np.ndarray, dict[int, np.ndarray]] |
     return labels, by_seed
 
 
-def permutation_table(
-    cells: list[Cell], reference: str, baseline: str, n_permutations: int = 10_000
-) -> pd.DataFrame:
-    """Largest p-value over paired trials of each strategy vs `reference`, per setting."""
+def _p_values(ref, preds, random, labels, n_permutations: int) -> dict | None:
+    """Largest p over the seeds all three share: first and last cycle, AUCA ratio."""
+    seeds = sorted(set(preds) & set(ref) & set(random))
+    if not seeds:
+        return None
+    first, last, auca = [], [], []
+    for seed in seeds:
+        a, b, r = ref[seed], preds[seed], random[seed]
+        first.append(accuracy_permutation_test(a[0], b[0], labels, n_permutations, seed).pvalue)
+        last.append(accuracy_permutation_test(a[-1], b[-1], labels, n_permutations, seed).pvalue)
+        auca.append(auca_ratio_permutation_test(a, b, r, labels, n_permutations, seed).pvalue)
+    return {
+        "trials": len(seeds),
+        "first_p": max(first),
+        "last_p": max(last),
+        "auca_ratio_p": max(auca),
+    }
+
+
+def _setting_rows(
+    setting: str, strategies: dict[str, Cell], reference: str, baseline: str, n_permutations: int
+) -> list[dict]:
+    if reference not in strategies or baseline not in strategies:
+        return []
+    loaded = {name: _trial_predictions(cell) for name, cell in strategies.items()}
+    if any(value is None for value in loaded.values()):
+        return []
+    labels, ref = loaded[reference]
+    random = loaded[baseline][1]
     rows = []
+    for name, (_, preds) in sorted(loaded.items()):
+        found = None if name == reference else _p_values(ref, preds, random, labels, n_permutations)
+        if found:
+            rows.append({"setting": setting, "reference": reference, "strategy": name, **found})
+    return rows
+
+
+def permutation_table(
+    cells: list[tuple[str, str, Cell]], reference: str, baseline: str, n_permutations: int = 10_000
+) -> pd.DataFrame:
+    """Largest p-value over paired trials of each strategy vs `reference`, per setting;
+    `cells` are (setting label, strategy label, cell)."""
     by_setting: dict[str, dict[str, Cell]] = {}
-    for cell in cells:
-        by_setting.setdefault(cell.setting, {})[cell.strategy] = cell
-    for setting, strategies in sorted(by_setting.items()):
-        if reference not in strategies or baseline not in strategies:
-            continue
-        loaded = {name: _trial_predictions(cell) for name, cell in strategies.items()}
-        if any(value is None for value in loaded.values()):
-            continue
-        labels, ref = loaded[reference]
-        _, random = loaded[baseline]
-        for name, (_, preds) in sorted(loaded.items()):
-            if name == reference:
-                continue
-            seeds = sorted(set(preds) & set(ref) & set(random))
-            if not seeds:
-                continue
-            p_first, p_last, p_auca = [], [], []
-            for seed in seeds:
-                a, b, r = ref[seed], preds[seed], random[seed]
-                p_first.append(
-                    accuracy_permutation_test(a[0], b[0], labels, n_permutations, seed).pvalue
-                )
-                p_last.append(
-                    accuracy_permutation_test(a[-1], b[-1], labels, n_permutations, seed).pvalue
-                )
-                p_auca.append(
-                    auca_ratio_permutation_test(a, b, r, labels, n_permutations, seed).pvalue
-                )
-            rows.append(
-                {
-                    "setting": setting,
-                    "reference": reference,
-                    "strategy": name,
-                    "trials": len(seeds),
-                    "first_p": max(p_first),
-                    "last_p": max(p_last),
-                    "auca_ratio_p": max(p_auca),
-                }
-            )
+    for setting, strategy, cell in cells:
+        by_setting.setdefault(setting, {})[strategy] = cell
+    rows = [
+        row
+        for setting, strategies in sorted(by_setting.items())
+        for row in _setting_rows(setting, strategies, reference, baseline, n_permutations)
+    ]
     return pd.DataFrame(rows)

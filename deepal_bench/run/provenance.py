@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 import deepal_bench
-from deepal_bench.results import schema
 
 FORMAT = 1
 GIT_TIMEOUT = 10.0  # seconds; a hung git (network filesystem) never holds up a run
@@ -113,56 +112,3 @@ def provenance_text(sessions: list[dict]) -> str | None:
     if not sessions:
         return None
     return json.dumps({"format": FORMAT, "sessions": sessions}, indent=2) + "\n"
-
-
-class UnreadableProvenance(ValueError):
-    """provenance.json exists but is not what this program writes."""
-
-
-def read_provenance(run_dir: Path) -> list[dict] | None:
-    """The sessions of a run directory's provenance.json (as data, never executed); None
-    when the file is absent (a run recorded before provenance existed: unknown)."""
-    path = Path(run_dir) / schema.PROVENANCE_FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise UnreadableProvenance(f"{schema.PROVENANCE_FILE} cannot be read ({err})") from err
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UnreadableProvenance(f"{schema.PROVENANCE_FILE} is not of format {FORMAT}")
-    sessions = data.get("sessions")
-    if not isinstance(sessions, list) or not all(
-        isinstance(s, dict) and set(SESSION_KEYS) <= set(s) for s in sessions
-    ):
-        raise UnreadableProvenance(f"{schema.PROVENANCE_FILE} is not of format {FORMAT}")
-    return sessions
-
-
-def code_key(session_: dict) -> tuple[str, str | None]:
-    """The code version of a session: (package, git_commit)."""
-    return str(session_.get("package")), session_.get("git_commit")
-
-
-def code_versions(sessions: list[dict]) -> list[str]:
-    """The distinct code versions of `sessions` in the order they first ran, each as
-    `package@commit` (8 hex digits; `+dirty` when a session ran it modified) or `package`
-    outside a git checkout."""
-    dirty: dict[tuple[str, str | None], bool] = {}
-    for s in sessions:
-        key = code_key(s)
-        dirty[key] = dirty.get(key, False) or bool(s.get("git_dirty"))
-    return [
-        f"{package}@{str(commit)[:8]}{'+dirty' * modified}" if commit else package
-        for (package, commit), modified in dirty.items()
-    ]
-
-
-def describe(sessions: list[dict]) -> str:
-    """One phrase for a run's provenance: its code version(s) and device(s); a run whose
-    rounds were computed by more than one code version says so first."""
-    versions = code_versions(sessions)
-    devices = ", ".join(dict.fromkeys(str(s.get("device")) for s in sessions))
-    if len(versions) > 1:
-        return f"MIXED code versions {', '.join(versions)} on {devices}"
-    return f"code {versions[0]} on {devices}"

@@ -43,8 +43,8 @@ from deepal_bench.results.checks import expected_rounds
 from deepal_bench.results.collect import Run, load_run
 from deepal_bench.results.io import read_done
 from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
+from deepal_bench.results.provenance import UNKNOWN_CODE, read_provenance
 from deepal_bench.run.progress import Progress, UnreadableProgress, read_progress
-from deepal_bench.run.provenance import UnreadableProvenance, describe, read_provenance
 from deepal_bench.sweeps.expand import Job
 
 MARKERS = (schema.CONFIG_FILE, schema.STATE_FILE, schema.ROUNDS_FILE, schema.DONE_FILE,
@@ -173,13 +173,10 @@ def _progress_or_why(path: Path) -> str:
 def code(path: Path) -> str | None:
     """The code version(s) and device(s) that computed a run's rounds (provenance.json);
     `code unknown` for a run with records but no provenance, None for one without records."""
-    try:
-        sessions = read_provenance(path)
-    except UnreadableProvenance as err:
-        return f"code unknown: {err}"
-    if sessions:
-        return describe(sessions)
-    return "code unknown" if (path / schema.ROUNDS_FILE).exists() else None
+    provenance = read_provenance(path)
+    if provenance.known or provenance.problem:
+        return provenance.describe()
+    return UNKNOWN_CODE if (path / schema.ROUNDS_FILE).exists() else None
 
 
 def _lock_timeout(path: Path, given: float | None) -> float:

@@ -18,18 +18,21 @@ import numpy as np
 import pandas as pd
 
 from deepal_bench.report import figures, tables
-from deepal_bench.report.formats import cell, pm
-from deepal_bench.report.papers.common import (
-    LONG_COLUMNS,
+from deepal_bench.report.family import (
     Context,
+    Family,
     Figure,
     Missing,
     Table,
+    concat_long,
     long_rows,
     ordered,
     variant_rows,
     variant_suffix,
 )
+from deepal_bench.report.formats import cell, pm
+from deepal_bench.report.labels import redundancy_share
+from deepal_bench.results.cells import common_settings
 
 ORDER = ["random", "entropy", "kcenter", "cdal", "badge", "clue", "alfamix", "falcun"]
 NAMES = {
@@ -45,39 +48,43 @@ GROUPS = {
     "color": ("colour images", ["svhn", "bloodmnist", "dermamnist"]),
     "tabular": ("tabular OpenML sets", []),
 }
-TABLE3_SIZES = {
-    "emnist": (400, 1000, 2000),
-    "repeatedmnist-90": (1000, 2500, 5000),
-    "bloodmnist": (1000, 2500, 5000),
-    "openml-6": (2000, 5000, 10000),
+TABLE3_SIZES = {  # the paper's dataset name: its Table 3 budgets
+    "EMNIST": (400, 1000, 2000),
+    "RepeatedMNIST (90%)": (1000, 2500, 5000),
+    "BloodMNIST": (1000, 2500, 5000),
+    "OpenML-6": (2000, 5000, 10000),
 }
 
 
-def display_name(label: str) -> str:
+def _catalogue_name(settings: dict) -> str:
+    name = str(settings.get("dataset.name"))
+    return str(settings.get("dataset.flag")) if name == "medmnist" else name
+
+
+def display_name(settings: dict) -> str:
     """EMNIST, RepeatedMNIST (90%), OpenML-6, ... as the paper writes them."""
-    if label.startswith("repeated"):
-        name, share = label.removeprefix("repeated").split("-")
-        return f"Repeated{NAMES.get(name, name)} ({share}%)"
-    if label.startswith("openml-"):
-        return f"OpenML-{label.removeprefix('openml-')}"
-    return NAMES.get(label, label)
+    if settings.get("dataset.name") == "openml":
+        return f"OpenML-{settings.get('dataset.data_id')}"
+    name = NAMES.get(_catalogue_name(settings), _catalogue_name(settings))
+    share = redundancy_share(settings)
+    return name if share is None else f"Repeated{name} ({share}%)"
 
 
-def group_of(label: str) -> str:
-    if label.startswith("openml-"):
+def group_of(settings: dict) -> str:
+    """gray, color, tabular (FALCUN §4's three kinds of data) or other."""
+    if settings.get("dataset.name") == "openml":
         return "tabular"
-    if label.startswith("repeated"):
-        return "gray"
-    return next((g for g, (_, names) in GROUPS.items() if label in names), "other")
+    name = _catalogue_name(settings)
+    return next((g for g, (_, names) in GROUPS.items() if name in names), "other")
 
 
 def _columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Adds `column`: dataset, model and query size Q (+ other distinguishing keys)."""
     frame = frame.copy()
     base = [
-        f"{display_name(label)}, {model}, Q={batch}"
-        for label, model, batch in zip(
-            frame["label"], frame["model_label"], frame["batch"], strict=True
+        f"{display_name(config)}, {model}, Q={batch}"
+        for config, model, batch in zip(
+            frame["config"], frame["model_label"], frame["batch"], strict=True
         )
     ]
     frame["column"] = base
@@ -97,7 +104,7 @@ def _wide(frame: pd.DataFrame, cells: dict[str, Callable[[pd.Series], str]]) -> 
     """Rows = strategies (paper order), columns = `<column> <name>` for each cell maker."""
     rows = []
     indexed = frame.set_index(["strategy", "column"])
-    for strategy in ordered(frame["strategy"], ORDER):
+    for strategy in ordered(frame.drop_duplicates("strategy"), ORDER):
         row = {"strategy": strategy}
         for column in sorted(frame["column"].unique()):
             for name, make in cells.items():
@@ -112,7 +119,7 @@ def _group(group: str):
 
     def build(ctx: Context) -> list[Table]:
         frame = _overall(ctx)
-        frame = frame[[group_of(label) == group for label in frame["label"]]]
+        frame = frame[[group_of(config) == group for config in frame["config"]]]
         if frame.empty:
             raise Missing(f"no runs on {title}")
         display = _wide(
@@ -135,7 +142,7 @@ def _group(group: str):
 def redundancy(ctx: Context) -> list[Table]:
     """Fig. 3: final accuracy (%) per redundancy ratio of RepeatedMNIST."""
     frame = _overall(ctx)
-    frame = frame[frame["label"].str.startswith("repeated")]
+    frame = frame[[redundancy_share(config) is not None for config in frame["config"]]]
     if frame.empty:
         raise Missing("no RepeatedMNIST runs (dataset.redundancy)")
     frame = frame.assign(column=frame["column"])
@@ -149,7 +156,7 @@ def redundancy(ctx: Context) -> list[Table]:
 def _per_trial_rounds(ctx: Context) -> pd.DataFrame:
     """Per (setting, strategy, seed): mean accuracy and mean query seconds over the
     acquisition rounds (round >= 1), and the cumulated query seconds."""
-    rounds = ctx.records.rounds
+    rounds = ctx.rounds
     rounds = rounds[rounds["round"] > 0]
     return rounds.groupby(["setting", "strategy", "seed"], as_index=False).agg(
         mean_accuracy=("accuracy", "mean"),
@@ -196,15 +203,19 @@ def _falcun_label(config: dict) -> str:
 def table3(ctx: Context) -> list[Table]:
     """Table 3: FALCUN variants x mean accuracy (%) at the paper's budgets per dataset."""
     frame = variant_rows(
-        _overall(ctx), "falcun", "column", ctx.options.baseline,
+        _overall(ctx),
+        "falcun",
+        "column",
+        ctx.options.baseline,
         "strategy.gamma / strategy.uncertainty / strategy.diversity",
-    )  # fmt: skip
-    rounds = ctx.records.rounds.merge(
-        frame[["setting", "strategy", "column", "label"]], on=["setting", "strategy"]
+    )
+    frame = frame.assign(paper_name=[display_name(c) for c in frame["config"]])
+    rounds = ctx.rounds.merge(
+        frame[["setting", "strategy", "column", "paper_name"]], on=["setting", "strategy"]
     )
     sizes = []
     for column, part in rounds.groupby("column"):
-        wanted = TABLE3_SIZES.get(part["label"].iloc[0], ())
+        wanted = TABLE3_SIZES.get(part["paper_name"].iloc[0], ())
         present = [n for n in wanted if (part["n_labeled"] == n).any()]
         sizes += [(column, n) for n in (present or [int(part["n_labeled"].max())])]
     hit = rounds.merge(
@@ -233,17 +244,19 @@ def table3(ctx: Context) -> list[Table]:
 
 
 def _query_times(ctx: Context) -> pd.DataFrame:
-    """Per (dataset, strategy): min and max over settings of the mean cumulated query time."""
+    """Per (dataset, strategy name): min and max over settings of the mean cumulated query
+    time, and the settings those settings share."""
     per = _per_trial_rounds(ctx)
     cumulated = per.groupby(["setting", "strategy"], as_index=False)["query_seconds"].mean()
     cumulated = cumulated.merge(
-        ctx.cells[["setting", "strategy", "dataset"]], on=["setting", "strategy"]
+        ctx.cells[["setting", "strategy", "base_strategy", "config"]], on=["setting", "strategy"]
     )
-    cumulated["base"] = cumulated["strategy"].str.split(" [", regex=False).str[0]
-    return cumulated.groupby(["dataset", "base"], as_index=False).agg(
+    cumulated["dataset"] = [display_name(c) for c in cumulated["config"]]
+    return cumulated.groupby(["dataset", "base_strategy"], as_index=False).agg(
         query_seconds_min=("query_seconds", "min"),
         query_seconds_max=("query_seconds", "max"),
         settings=("query_seconds", "size"),
+        config=("config", lambda configs: common_settings(list(configs))),
     )
 
 
@@ -260,19 +273,19 @@ def table2(ctx: Context) -> list[Table]:
     if times.empty:
         raise Missing("no acquisition round")
     rows = []
-    for strategy in ordered(times["base"], ORDER):
+    rank = {name: k for k, name in enumerate(ORDER)}
+    for strategy in sorted(set(times["base_strategy"]), key=lambda s: (rank.get(s, len(ORDER)), s)):
         row = {"strategy": strategy}
-        for item in times[times["base"] == strategy].itertuples():
-            name = display_name(item.dataset)
-            row[f"{name} min"] = _duration(item.query_seconds_min)
-            row[f"{name} max"] = _duration(item.query_seconds_max)
+        for item in times[times["base_strategy"] == strategy].itertuples():
+            row[f"{item.dataset} min"] = _duration(item.query_seconds_min)
+            row[f"{item.dataset} max"] = _duration(item.query_seconds_max)
         rows.append(row)
     title = "FALCUN Table 2 layout: min / max over settings of the average cumulated query time"
     return [Table("falcun_table2", title, times, pd.DataFrame(rows).fillna("—"))]
 
 
 def dueling(ctx: Context) -> list[Table | Figure]:
-    result = tables.dueling(ctx.records.rounds, ctx.options.alpha)
+    result = tables.dueling(ctx.rounds, ctx.options.alpha)
     if result.comparisons.to_numpy().sum() == 0:
         raise Missing(
             "needs two strategies with two or more trials of the same seeds in one setting"
@@ -296,31 +309,38 @@ def dueling(ctx: Context) -> list[Table | Figure]:
     ]
 
 
-BUILDERS = [
-    ("Fig. 2 (grayscale images)", _group("gray")),
-    ("Fig. 2 (colour images)", _group("color")),
-    ("Fig. 2 (tabular data)", _group("tabular")),
-    ("Fig. 3 (RepeatedMNIST)", redundancy),
-    ("Fig. 4 (dueling matrix)", dueling),
-    ("Fig. 5", fig5),
-    ("Table 2", table2),
-    ("Table 3", table3),
-]
-
-
 def ours(ctx: Context) -> pd.DataFrame:
     """Accuracy at every labeled-set size (Table 3) and the query-time extremes (Table 2)."""
-    rounds = ctx.records.rounds
+    rounds = ctx.rounds
     if rounds.empty:
-        raise Missing("no complete run")
+        raise Missing("no complete run with acquisition")
     stats = rounds.groupby(["setting", "strategy", "n_labeled"], as_index=False)["accuracy"].agg(
         ["mean", "std", "size"]
     )
-    stats = stats.merge(ctx.cells.rename(columns={"dataset": "label"}), on=["setting", "strategy"])
+    stats = stats.merge(ctx.cells[["setting", "strategy", "config"]], on=["setting", "strategy"])
     parts = [long_rows(stats.rename(columns={"size": "trials"}), "accuracy", "mean", "std")]
-    times = _query_times(ctx).rename(columns={"base": "strategy", "settings": "trials"})
+    times = _query_times(ctx).rename(columns={"base_strategy": "strategy", "settings": "trials"})
     times["setting"] = "all settings of " + times["dataset"]
-    for metric in ("query_seconds_min", "query_seconds_max"):
-        parts.append(long_rows(times, metric, metric))
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    parts += [
+        long_rows(times, metric, metric) for metric in ("query_seconds_min", "query_seconds_max")
+    ]
+    return concat_long(parts)
+
+
+FAMILY = Family(
+    name="falcun",
+    title="FALCUN, fast uncertainty- and diversity-based AL",
+    builders=(
+        ("Fig. 2 (grayscale images)", _group("gray")),
+        ("Fig. 2 (colour images)", _group("color")),
+        ("Fig. 2 (tabular data)", _group("tabular")),
+        ("Fig. 3 (RepeatedMNIST)", redundancy),
+        ("Fig. 4 (dueling matrix)", dueling),
+        ("Fig. 5", fig5),
+        ("Table 2", table2),
+        ("Table 3", table3),
+    ),
+    ours=ours,
+    versus_name="falcun_vs_paper",
+    papers=("falcun",),
+)

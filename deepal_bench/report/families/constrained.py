@@ -17,17 +17,18 @@ import numpy as np
 import pandas as pd
 
 from deepal_bench.report import figures
-from deepal_bench.report.formats import pm
-from deepal_bench.report.papers.common import (
-    LONG_COLUMNS,
+from deepal_bench.report.family import (
     Context,
+    Family,
     Figure,
     Missing,
     Table,
+    concat_long,
     long_rows,
     ordered,
     variant_suffix,
 )
+from deepal_bench.report.formats import pm
 
 ORDER = ["random", "entropy", "bald"]
 STRATEGIES = {"random": "Random", "entropy": "Max Entropy", "bald": "BALD"}
@@ -60,15 +61,17 @@ def _labels(frame: pd.DataFrame) -> pd.DataFrame:
     frame["Model"] = [
         MODELS.get(str(c.get("model.name")), str(c.get("model.name"))) for c in frame["config"]
     ]
-    key = frame["Dataset"] + "/" + frame["Scenario"] + "/" + frame["Noise"] + "/" + frame["Model"]
+    frame["base"] = (
+        frame["Dataset"] + "/" + frame["Scenario"] + "/" + frame["Noise"] + "/" + frame["Model"]
+    )
     ignore = ("budget", "dataset.noise", "model.name")
-    frame["Model"] += variant_suffix(frame.assign(key=key), "key", ignore=ignore)
+    frame["Model"] += variant_suffix(frame, "base", ignore=ignore)
     return frame
 
 
 def _stats(ctx: Context) -> pd.DataFrame:
     """Final accuracy per cell: mean, standard error, trials; with the labels."""
-    trials = ctx.records.trials
+    trials = ctx.trials
     if trials.empty:
         raise Missing("no complete run with acquisition")
     stats = trials.groupby(["setting", "strategy"], as_index=False)["f_acc"].agg(
@@ -155,7 +158,7 @@ def fig3(ctx: Context) -> list[Table]:
     if len(stats):
         stats = stats.assign(
             order=stats["strategy"].map(
-                {s: k for k, s in enumerate(ordered(stats["strategy"], ORDER))}
+                {s: k for k, s in enumerate(ordered(stats.drop_duplicates("strategy"), ORDER))}
             )
         )
         for item in stats.sort_values(["Dataset", "Scenario", "Model", "order"]).itertuples():
@@ -183,7 +186,7 @@ def fig3(ctx: Context) -> list[Table]:
 def curves(ctx: Context) -> list[Figure]:
     """Figs. 4-6: accuracy vs labeled-set size, one figure per dataset, scenario and noise."""
     stats = _stats(ctx)
-    rounds = ctx.records.rounds.merge(
+    rounds = ctx.rounds.merge(
         stats[["setting", "strategy", "Dataset", "Scenario", "Noise", "Model", "base_strategy"]],
         on=["setting", "strategy"],
     )
@@ -192,7 +195,7 @@ def curves(ctx: Context) -> list[Figure]:
         rounds["Model"] + " " + rounds["base_strategy"].map(lambda s: STRATEGIES.get(s, s))
     )
     names = stats.set_index(["setting", "strategy"])
-    trials = ctx.records.trials.join(
+    trials = ctx.trials.join(
         names[["Dataset", "Scenario", "Noise", "Model", "base_strategy"]],
         on=["setting", "strategy"],
         how="inner",
@@ -217,13 +220,6 @@ def curves(ctx: Context) -> list[Figure]:
     return [Figure("constrained_curves", title, draw)]
 
 
-BUILDERS = [
-    ("Table 2", table2),
-    ("Fig. 3", fig3),
-    ("Figs. 4-6 (curves)", curves),
-]
-
-
 def ours(ctx: Context) -> pd.DataFrame:
     """Final accuracy (Table 2) and test error (Fig. 3), supervised runs included."""
     parts = []
@@ -240,5 +236,18 @@ def ours(ctx: Context) -> pd.DataFrame:
     if len(supervised):
         supervised = supervised.rename(columns={"size": "trials"})
         parts.append(long_rows(supervised, "test_error", "mean", "std", strategy="supervised"))
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    return concat_long(parts)
+
+
+FAMILY = Family(
+    name="constrained",
+    title="Active learning under constrained and noisy data (Pantea)",
+    builders=(
+        ("Table 2", table2),
+        ("Fig. 3", fig3),
+        ("Figs. 4-6 (curves)", curves),
+    ),
+    ours=ours,
+    versus_name="constrained_vs_paper",
+    papers=("constrained",),
+)

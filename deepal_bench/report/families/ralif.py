@@ -14,19 +14,21 @@
 
 import pandas as pd
 
-from deepal_bench.report.formats import pm
-from deepal_bench.report.paper import conditions_hold, normalise, parse_where
-from deepal_bench.report.papers.common import (
-    LONG_COLUMNS,
+from deepal_bench.report.family import (
     Context,
+    Family,
     Missing,
     Table,
+    concat_long,
     long_rows,
     ordered,
     variant_rows,
     variant_suffix,
 )
+from deepal_bench.report.formats import pm
 from deepal_bench.report.permutation import permutation_table
+from deepal_bench.report.published import compare
+from deepal_bench.results.cells import common_settings
 
 ORDER = ["random", "entropy", "kcenter", "badge", "grad_norm", "ralif"]
 PAPER_NAMES = dict(
@@ -40,6 +42,7 @@ DATASETS = {
 }
 TABLE6_SIZES = (1000, 3000, 5000, 7000, 9000)
 P_COLUMNS = ("first_p", "last_p", "auca_ratio_p")
+CYCLE_METRICS = ("first_acc", "last_acc", "auca_ratio")
 
 
 def _model(config: dict) -> str:
@@ -55,9 +58,10 @@ def _scenarios(frame: pd.DataFrame) -> pd.DataFrame:
     frame["Dataset"] = [DATASETS.get(label, label) for label in frame["label"]]
     frame["B"] = frame["batch"]
     frame["model_label"] = [_model(c) for c in frame["config"]]
-    key = frame["Dataset"] + "/" + frame["B"].astype(str) + "/" + frame["model_label"]
-    frame["scenario"] = key + variant_suffix(frame.assign(key=key), "key")
-    frame["models"] = frame["model_label"] + variant_suffix(frame.assign(key=key), "key")
+    frame["base"] = frame["Dataset"] + "/" + frame["B"].astype(str) + "/" + frame["model_label"]
+    suffix = variant_suffix(frame, "base")
+    frame["scenario"] = frame["base"] + suffix
+    frame["models"] = frame["model_label"] + suffix
     return frame
 
 
@@ -87,8 +91,13 @@ def averages(overall: pd.DataFrame) -> pd.DataFrame:
     means; the paper's Average rows are reproduced by ddof 0 from its Tables 2 and 5."""
     rows = []
     for strategy, part in overall.groupby("strategy", sort=False):
-        row = {"strategy": strategy, "settings": len(part)}
-        for metric in ("first_acc", "last_acc", "auca_ratio"):
+        row = {
+            "strategy": strategy,
+            "base_strategy": part["base_strategy"].iloc[0],
+            "settings": len(part),
+            "config": common_settings(list(part["config"])),
+        }
+        for metric in CYCLE_METRICS:
             values = part[f"{metric}_mean"]
             row[f"{metric}_mean"] = values.mean()
             row[f"{metric}_std"] = values.std(ddof=0)
@@ -97,27 +106,21 @@ def averages(overall: pd.DataFrame) -> pd.DataFrame:
 
 
 def paper_scenarios(ctx: Context, overall: pd.DataFrame) -> set[str]:
-    """Our settings that are one of the paper's scenarios (Tables 2 and 5): same dataset,
-    batch and model conditions as a published row."""
-    published = ctx.published[
-        (ctx.published["paper"] == "ralif") & ctx.published["table"].isin(["2", "5"])
-    ]
-    published = published[published["dataset"] != "Average"]
-    scenarios = published.drop_duplicates(["dataset", "batch", "where"])
-    found = set()
-    for row in overall.drop_duplicates("setting").itertuples():
-        for paper in scenarios.itertuples():
-            if (
-                normalise(paper.dataset) == normalise(row.label)
-                and int(float(paper.batch)) == int(row.batch)
-                and conditions_hold(parse_where(paper.where), row.config)
-            ):
-                found.add(row.setting)
-    return found
+    """Our settings that are one of the paper's scenarios: a cell of them has every
+    setting of a published Table 2 or 5 cell."""
+    published = ctx.published
+    published = published[(published["paper"] == "ralif") & published["table"].isin(["2", "5"])]
+    rows = long_rows(overall, "first_acc", "first_acc_mean", "first_acc_std")
+    matched = compare(rows, published[published["metric"] == "first_acc"]).matched
+    return set(matched["setting"])
+
+
+def _paper_names(frame: pd.DataFrame) -> list[str]:
+    return [PAPER_NAMES.get(base, "") for base in frame["base_strategy"]]
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    order = {name: k for k, name in enumerate(ordered(frame["strategy"], ORDER))}
+    order = {name: k for k, name in enumerate(ordered(frame.drop_duplicates("strategy"), ORDER))}
     return (
         frame.assign(_o=frame["strategy"].map(order))
         .sort_values(["scenario", "_o"])
@@ -128,18 +131,19 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def table2(ctx: Context) -> list[Table]:
     frame = _sorted(_scenarios(ctx.overall))
     display = frame[["Dataset", "B", "models", "strategy"]].rename(columns={"models": "model"})
-    display.insert(4, "method", [PAPER_NAMES.get(s.split(" [")[0], "") for s in frame["strategy"]])
+    display.insert(4, "method", _paper_names(frame))
     display.insert(5, "trials", frame["trials"])
     display = pd.concat([display, _cycles(frame)], axis=1)
     average = averages(frame)
-    average = average.set_index("strategy").loc[ordered(average["strategy"], ORDER)].reset_index()
+    order = ordered(frame.drop_duplicates("strategy"), ORDER)
+    average = average.set_index("strategy").loc[order].reset_index()
     rows = pd.DataFrame(
         {
             "Dataset": [f"Average ({n} scenarios)" for n in average["settings"]],
             "B": "",
             "model": "",
             "strategy": average["strategy"],
-            "method": [PAPER_NAMES.get(s.split(" [")[0], "") for s in average["strategy"]],
+            "method": _paper_names(average),
             "trials": "",
         }
     )
@@ -158,9 +162,12 @@ def table2(ctx: Context) -> list[Table]:
 def ablation(ctx: Context) -> list[Table]:
     """Tables 1, 3, 4: RALIF variants (candidate selection, diversity, tau) per scenario."""
     frame = variant_rows(
-        _scenarios(ctx.overall), "ralif", "scenario", ctx.options.baseline,
+        _scenarios(ctx.overall),
+        "ralif",
+        "scenario",
+        ctx.options.baseline,
         "strategy.variant, strategy.diversity or strategy.tau",
-    )  # fmt: skip
+    )
     frame = _sorted(frame)
     options = pd.DataFrame(
         {
@@ -183,7 +190,7 @@ def ablation(ctx: Context) -> list[Table]:
 
 
 def _accuracy_at(ctx: Context, sizes) -> pd.DataFrame:
-    rounds = ctx.records.rounds
+    rounds = ctx.rounds
     hit = rounds[rounds["n_labeled"].isin(sizes)]
     if hit.empty:
         return pd.DataFrame()
@@ -216,8 +223,8 @@ def table6(ctx: Context) -> list[Table]:
 
 
 def _permutations(ctx: Context) -> pd.DataFrame:
-    reference, baseline = ctx.options.reference, ctx.options.baseline
-    perm = permutation_table(ctx.records.cells, reference, baseline, ctx.options.permutations)
+    reference, baseline = ctx.options.reference_strategy, ctx.options.baseline
+    perm = permutation_table(ctx.labelled_cells, reference, baseline, ctx.options.permutations)
     if perm.empty:
         raise Missing(
             f"needs '{reference}' and '{baseline}' runs of one scenario recorded "
@@ -232,13 +239,16 @@ def table7(ctx: Context) -> list[Table]:
     perm = _sorted(perm)
     display = perm[["scenario", "reference", "strategy", "trials", *P_COLUMNS]]
     title = (
-        f"RALIF Table 7 ({ctx.options.reference} vs each strategy: label-permutation "
+        f"RALIF Table 7 ({ctx.options.reference_strategy} vs each strategy: label-permutation "
         f"p-values, {ctx.options.permutations} permutations, largest over trials)"
     )
     share = significance(perm, ctx.options.alpha)
     shown = pd.DataFrame(
         {
-            "": [f"{ctx.options.reference} is statistically significant (p < {ctx.options.alpha})"],
+            "": [
+                f"{ctx.options.reference_strategy} is statistically significant "
+                f"(p < {ctx.options.alpha})"
+            ],
             **{
                 item.column: [f"{item.count}/{item.total} ({100 * item.share:.2f}%)"]
                 for item in share.itertuples()
@@ -267,50 +277,59 @@ def significance(perm: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-BUILDERS = [
-    ("Tables 2 and 5", table2),
-    ("Tables 1, 3, 4 (RALIF variants)", ablation),
-    ("Table 6", table6),
-    ("Table 7", table7),
-]
+def _average_rows(ctx: Context, overall: pd.DataFrame) -> list[pd.DataFrame]:
+    """The Average rows over the paper's scenarios we ran, with their common settings."""
+    average = averages(overall[overall["setting"].isin(paper_scenarios(ctx, overall))])
+    if average.empty:
+        return []
+    setting = [f"Average over {n} of the paper's 9 scenarios" for n in average["settings"]]
+    average = average.assign(setting=setting, trials=average["settings"])
+    return [long_rows(average, f"average_{m}", f"{m}_mean", f"{m}_std") for m in CYCLE_METRICS]
+
+
+def _permutation_rows(ctx: Context) -> list[pd.DataFrame]:
+    """Table 7's p-values per (strategy, scenario) and Table 2's significant shares."""
+    try:
+        perm = _permutations(ctx)
+    except Missing:
+        return []
+    share = significance(perm, ctx.options.alpha)
+    share = share.assign(
+        setting="all scenarios",
+        strategy=ctx.options.reference_strategy,
+        trials=share["total"],
+        config=[{}] * len(share),
+    )
+    return [
+        *(long_rows(perm, column, column) for column in P_COLUMNS),
+        *(
+            long_rows(share[share["column"] == column], f"significant_share_{column}", "share")
+            for column in P_COLUMNS
+        ),
+    ]
 
 
 def ours(ctx: Context) -> pd.DataFrame:
     """First/last accuracy, AUCA ratio (per scenario and averaged), accuracy at Table 6's
     sizes, permutation p-values and their significant shares, as long rows."""
     overall = ctx.overall
-    parts = [
-        long_rows(overall, m, f"{m}_mean", f"{m}_std")
-        for m in ("first_acc", "last_acc", "auca_ratio")
-    ]
-    paper = paper_scenarios(ctx, overall)
-    average = averages(overall[overall["setting"].isin(paper)])
-    if len(average):
-        setting = [f"Average over {n} of the paper's 9 scenarios" for n in average["settings"]]
-        average = average.assign(setting=setting, label="Average", trials=average["settings"])
-        for metric in ("first_acc", "last_acc", "auca_ratio"):
-            parts.append(long_rows(average, metric, f"{metric}_mean", f"{metric}_std"))
+    parts = [long_rows(overall, m, f"{m}_mean", f"{m}_std") for m in CYCLE_METRICS]
     stats = _accuracy_at(ctx, TABLE6_SIZES)
     if len(stats):
         parts.append(long_rows(stats, "accuracy", "accuracy_mean", "accuracy_std"))
-    try:
-        perm = _permutations(ctx)
-    except Missing:
-        perm = pd.DataFrame()
-    if len(perm):
-        parts += [long_rows(perm, column, column) for column in P_COLUMNS]
-        share = significance(perm, ctx.options.alpha)
-        share = share.assign(
-            setting="all scenarios",
-            strategy=ctx.options.reference,
-            label="All scenarios",
-            trials=share["total"],
-        )
-        for row in share.itertuples():
-            parts.append(
-                long_rows(
-                    share[share["column"] == row.column], f"significant_share_{row.column}", "share"
-                )
-            )
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    return concat_long([*parts, *_average_rows(ctx, overall), *_permutation_rows(ctx)])
+
+
+FAMILY = Family(
+    name="ralif",
+    title="RALIF, reliable active learning via influence functions",
+    builders=(
+        ("Tables 2 and 5", table2),
+        ("Tables 1, 3, 4 (RALIF variants)", ablation),
+        ("Table 6", table6),
+        ("Table 7", table7),
+    ),
+    ours=ours,
+    versus_name="ralif_vs_paper",
+    papers=("ralif",),
+)

@@ -13,15 +13,17 @@
 
 import pandas as pd
 
-from deepal_bench.report import dmle
-from deepal_bench.report.papers.common import (
-    LONG_COLUMNS,
+from deepal_bench.report import dmle_comparison as dmle
+from deepal_bench.report.family import (
     Context,
+    Family,
     Figure,
     Missing,
     Table,
+    concat_long,
     long_rows,
 )
+from deepal_bench.results.cells import common_settings
 
 TABLES = {"entropy": "2", "bald": "4", "least_confidence": "5"}
 
@@ -91,7 +93,7 @@ def summary(ctx: Context) -> list[Table]:
 def _times(ctx: Context) -> pd.DataFrame:
     """Mean total seconds per run trial, per (dataset, strategy, k, selection, estimator)."""
     cells = ctx.cells[["setting", "strategy", "base_strategy", "dataset", "config"]]
-    trials = ctx.records.trials.drop(columns=["dataset"]).merge(cells, on=["setting", "strategy"])
+    trials = ctx.trials.drop(columns=["dataset"]).merge(cells, on=["setting", "strategy"])
     trials["estimator"] = [c.get("estimator.name") for c in trials["config"]]
     trials["selection"] = [c.get("selection.name") for c in trials["config"]]
     trials = trials.rename(columns={"batch": "k", "dataset": "label"})
@@ -137,36 +139,25 @@ def curves(ctx: Context) -> list[Figure]:
     return [Figure("dmle_curves", "DMLE Fig. 3: accuracy over cycles, DMLE vs IMLE", draw)]
 
 
-BUILDERS = [
-    ("Table 2 (entropy)", _accuracy_table("entropy", "2")),
-    ("Table 4 (BALD)", _accuracy_table("bald", "4")),
-    ("Table 5 (least confidence)", _accuracy_table("least_confidence", "5")),
-    ("other acquisitions", other_strategies),
-    ("Table 3 (times)", table3),
-    ("§5.2 / App. F averages", summary),
-    ("Fig. 3 (curves)", curves),
-]
-
-
 def ours(ctx: Context) -> pd.DataFrame:
     """Accuracy at N_L per cell, mean run time, improvements and the significant share."""
-    parts = [_accuracy_rows(ctx), _time_rows(ctx), *_improvement_rows(ctx)]
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    return concat_long([_accuracy_rows(ctx), _time_rows(ctx), *_improvement_rows(ctx)])
 
 
 def _cell_stats(ctx: Context, frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Mean, std and trial count of `column` per (setting, strategy), with the cells' labels."""
+    """Mean, std and trial count of `column` per (setting, strategy), with the cells' settings."""
     stats = frame.groupby(["setting", "strategy"], as_index=False)[column].agg(
         ["mean", "std", "size"]
     )
-    stats = stats.merge(ctx.cells.rename(columns={"dataset": "label"}), on=["setting", "strategy"])
+    stats = stats.merge(ctx.cells[["setting", "strategy", "config"]], on=["setting", "strategy"])
     return stats.rename(columns={"size": "trials"})
 
 
 def _accuracy_rows(ctx: Context) -> pd.DataFrame:
     """Test accuracy at `--n-labeled` per cell (Tables 2, 4, 5)."""
-    rounds = ctx.records.rounds
+    rounds = ctx.rounds
+    if rounds.empty:
+        return rounds
     hit = rounds[rounds["n_labeled"] == ctx.options.n_labeled]
     stats = _cell_stats(ctx, hit, "accuracy")
     return long_rows(stats, "accuracy", "mean", "std", n_labeled=ctx.options.n_labeled)
@@ -174,45 +165,66 @@ def _accuracy_rows(ctx: Context) -> pd.DataFrame:
 
 def _time_rows(ctx: Context) -> pd.DataFrame:
     """Mean run time per cell (Table 3)."""
-    trials = ctx.records.trials
-    if not len(trials):
-        return pd.DataFrame(columns=LONG_COLUMNS)
+    trials = ctx.trials
+    if trials.empty:
+        return trials
     return long_rows(_cell_stats(ctx, trials, "total_seconds"), "total_seconds", "mean", "std")
+
+
+def _experiment_settings(ctx: Context, table: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Per `by` group of the comparison table, the settings its cells (both estimators) share."""
+    cells = ctx.cells.assign(
+        strategy=ctx.cells["base_strategy"],
+        k=ctx.cells["batch"],
+        selection=[c.get("selection.name") for c in ctx.cells["config"]],
+        dataset=[dmle.dataset_of(c) for c in ctx.cells["config"]],
+    )
+    chosen = table[dmle.KEYS].merge(cells, on=dmle.KEYS)
+    return chosen.groupby(by)["config"].agg(lambda configs: common_settings(list(configs)))
 
 
 def _improvement_rows(ctx: Context) -> list[pd.DataFrame]:
     """DMLE's relative improvement by selection and by k, and the share of significant
-    experiments (§5.2 / App. F)."""
+    experiments (§5.2 / App. F), with the settings their experiments share."""
     table = comparison(ctx)
-    if not len(table):
+    if table.empty:
         return []
-    by_selection, by_k = dmle.improvements(table)
-    selection = by_selection.assign(
-        setting="all datasets and k",
-        label="all",
-        batch=None,
-        trials=by_selection["experiments"],
-        config=[{"selection.name": s} for s in by_selection["selection"]],
-    )
-    k = by_k.assign(
-        setting="all datasets and selections",
-        label="all",
-        batch=by_k["k"],
-        trials=by_k["experiments"],
-        config=[{} for _ in range(len(by_k))],
-    )
-    parts = [
-        long_rows(frame.assign(fraction=frame["relative_improvement"] / 100),
-                  "relative_improvement", "fraction")
-        for frame in (selection, k)
-    ]  # fmt: skip
+    parts = []
+    for frame, by in zip(
+        dmle.improvements(table), (["strategy", "selection"], ["strategy", "k"]), strict=True
+    ):
+        settings = _experiment_settings(ctx, table, by)
+        frame = frame.join(settings, on=by).assign(
+            setting=f"all experiments of one {by[1]}",
+            trials=frame["experiments"],
+            fraction=frame["relative_improvement"] / 100,
+        )
+        parts.append(long_rows(frame, f"relative_improvement_by_{by[1]}", "fraction"))
     share = pd.DataFrame(
         {
             "setting": ["all experiments"],
             "strategy": ["all"],
-            "label": ["all"],
             "share": [_significant(table, ctx.options.alpha).mean()],
             "trials": [len(table)],
+            "config": [{}],
         }
     )
     return [*parts, long_rows(share, "significant_share", "share")]
+
+
+FAMILY = Family(
+    name="dmle",
+    title="DMLE, dependency-aware maximum likelihood estimation (Kalkanlı et al.)",
+    builders=(
+        ("Table 2 (entropy)", _accuracy_table("entropy", "2")),
+        ("Table 4 (BALD)", _accuracy_table("bald", "4")),
+        ("Table 5 (least confidence)", _accuracy_table("least_confidence", "5")),
+        ("other acquisitions", other_strategies),
+        ("Table 3 (times)", table3),
+        ("§5.2 / App. F averages", summary),
+        ("Fig. 3 (curves)", curves),
+    ),
+    ours=ours,
+    versus_name="dmle_vs_paper",
+    papers=("dmle",),
+)

@@ -5,22 +5,23 @@
 - `comparison_table(frame)`: per (dataset, strategy, k, selection), mean ± std of DMLE and
   IMLE over seeds and the two-sided Wilcoxon signed-rank test on the seed-paired
   accuracies (§5.2; `metrics.wilcoxon_signed_rank`).
-- `display_table(table)` / `to_markdown(table)`: the paper's layout, one row per (dataset,
-  k), a column per selection (SSMS = softmax, SPS = power, SSRS = softrank, Top-k).
+- `display_table(table)`: the paper's layout, one row per (dataset, strategy, k), a column
+  per selection (SSMS = softmax, SPS = power, SSRS = softrank, Top-k).
 - `improvements(table)`: mean relative improvement (DMLE - IMLE) / IMLE per selection and
   per k (the averages of §5.2 and App. F).
 - `plot_curves(runs, path)`: mean ± 1 std test accuracy over cycles, DMLE vs IMLE (Fig. 3).
 
-The command is `deepal-bench-paper dmle RESULTS_DIR...` (`report.papers`).
+The command is `deepal-bench-paper dmle RESULTS_DIR...` (`report.families.dmle`).
 """
 
 from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from deepal_bench.metrics import wilcoxon_signed_rank
-from deepal_bench.report.formats import markdown_table
-from deepal_bench.report.paper import dataset_label, flat_config
+from deepal_bench.report.labels import dataset_display_name
+from deepal_bench.results.cells import flat_settings
 from deepal_bench.results.collect import Run
 
 SELECTIONS = ("softmax", "power", "softrank", "topk")
@@ -28,10 +29,15 @@ PAPER_NAMES = {"softmax": "SSMS", "power": "SPS", "softrank": "SSRS", "topk": "T
 KEYS = ["dataset", "strategy", "k", "selection"]
 
 
+def dataset_of(settings: dict) -> str:
+    """The dataset column of the DMLE tables (`labels.dataset_display_name`)."""
+    return dataset_display_name(settings)
+
+
 def _describe(run: Run) -> dict:
     c = run.config
     return {
-        "dataset": dataset_label(flat_config(c)),
+        "dataset": dataset_of(flat_settings(OmegaConf.to_container(c, resolve=True))),
         "strategy": str(c.strategy.name),
         "k": int(c.budget.batch),
         "selection": str(c.selection.name),
@@ -98,10 +104,6 @@ def display_table(
     return pd.DataFrame(
         rows, columns=["dataset", "strategy", "k", *(PAPER_NAMES[s] for s in present)]
     )
-
-
-def to_markdown(table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle") -> str:
-    return markdown_table(display_table(table, treatment, baseline))
 
 
 def improvements(table: pd.DataFrame, treatment: str = "dmle", baseline: str = "imle"):

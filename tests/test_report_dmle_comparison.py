@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from deepal_bench.report.dmle import (
+from deepal_bench.report.dmle_comparison import (
     comparison_table,
+    display_table,
     final_accuracies,
     plot_curves,
-    to_markdown,
 )
+from deepal_bench.report.formats import markdown_table
 from deepal_bench.results.collect import Run
 
 IMLE = [0.80, 0.82, 0.79, 0.85, 0.81, 0.78, 0.84, 0.83]
@@ -58,7 +59,7 @@ def test_table_means_stds_and_wilcoxon_by_hand():
     assert soft["p_two_sided"] == pytest.approx(2 / 256)
     topk = table[table.selection == "topk"].iloc[0]
     assert topk["p_two_sided"] == 1.0  # identical accuracies
-    markdown = to_markdown(table)
+    markdown = markdown_table(display_table(table))
     assert "| iris | entropy | 5 |" in markdown and "SSMS" in markdown and "p=0.008" in markdown
 
 

@@ -1,8 +1,11 @@
-"""`deepal-bench-paper` (report.papers): every family's tables on hand-made run records in
-the real record format, checked cell by cell, with "ours vs paper" rows matched against
-the published numbers in results/paper/."""
+"""`deepal-bench-paper` (report.families): every family's tables on hand-made run records in
+the real record format, checked cell by cell, and "ours vs paper" matched exactly against
+published cells that state the settings of these runs (written into a paper folder of the
+test; results/paper/ itself: test_report_published*.py)."""
 
+import dataclasses
 import importlib.util
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,10 @@ import support
 from support import ENTROPY, RANDOM, write_run
 
 from deepal_bench.cli.paper import main
-from deepal_bench.report import papers
+from deepal_bench.report import families
+from deepal_bench.report.family import Missing
+from deepal_bench.report.published import PAPER_DIR
+from deepal_bench.results.cells import flat_settings
 from deepal_bench.results.predictions import write_predictions, write_test_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,19 +39,69 @@ def config(dataset, strategy, model=None, budget=(10, 10, 20), trials=3, seed=0,
     return cfg
 
 
+PUBLISHED = [
+    "paper",
+    "table",
+    "dataset",
+    "method",
+    "strategy",
+    "metric",
+    "mean",
+    "std",
+    "unit",
+    "n_labeled",
+    "where",
+    "note",
+]
+KEYS = (
+    "dataset.name",
+    "model.name",
+    "model.pretrained",
+    "budget.batch",
+    "trainer.epochs",
+    "strategy.name",
+)
+
+
+def where(cfg: dict, *keys: str, **values: object) -> str:
+    """The settings `keys` (default `KEYS`) of a run config as a published `where`."""
+    flat = {**flat_settings(cfg), **{k.replace("__", "."): v for k, v in values.items()}}
+    chosen = [*(keys or KEYS), *(k.replace("__", ".") for k in values)]
+    return ";".join(f"{k}={yaml_scalar(flat.get(k))}" for k in dict.fromkeys(chosen))
+
+
+def yaml_scalar(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
+
+
+def paper_dir(tmp_path: Path, rows: list[dict]) -> Path:
+    """A folder of published numbers holding `rows` (and DeepAL+'s Table 9 counts)."""
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    frame = pd.DataFrame(rows).reindex(columns=PUBLISHED)
+    frame["unit"] = frame["unit"].astype(object).fillna("fraction")
+    frame.to_csv(folder / "cells.csv", index=False)
+    shutil.copy(PAPER_DIR / "deepal_plus_table9.csv", folder)
+    return folder
+
+
 def run_paper(family: str, root: Path, out: Path, *options: str) -> str:
     assert main([family, str(root), "--out", str(out), "--no-figures", *options]) == 0
     return (out / "index.md").read_text()
 
 
-def versus(out: Path, family: str) -> pd.DataFrame:
-    return pd.read_csv(out / f"{family}_vs_paper.csv", dtype={"table": str})
+def versus(out: Path, family: str, unmatched: bool = False) -> pd.DataFrame:
+    name = f"{family}_vs_paper{'_unmatched' if unmatched else ''}.csv"
+    return pd.read_csv(out / name, dtype={"table": str})
 
 
 def row(frame: pd.DataFrame, **match) -> pd.Series:
     chosen = frame
     for key, value in match.items():
-        chosen = chosen[chosen[key] == value]
+        same = np.isclose(chosen[key], value) if isinstance(value, float) else chosen[key] == value
+        chosen = chosen[same]
     assert len(chosen) == 1, (match, chosen)
     return chosen.iloc[0]
 
@@ -73,9 +129,30 @@ def deepal_runs(tmp_path) -> Path:
     return root
 
 
+def _deepal_cells(tmp_path: Path) -> Path:
+    mnist = config("mnist", "entropy", RESNET)
+    pre = config("mnist", "entropy", RESNET_P)
+    full = "dataset.name=mnist;model.pretrained={};budget.quota=0"
+    cells = [
+        ("1", "entropy", "aubc", 0.9723, where(mnist)),
+        ("4", "entropy", "aubc", 0.9723, where(mnist)),
+        ("4", "entropy", "aubc", 0.9830, where(pre)),
+        ("4", "entropy", "time_ratio", 1.54, where(mnist)),
+        ("1", "full", "f_acc", 0.9916, full.format("false")),
+        ("4", "full", "f_acc", 0.9916, full.format("false")),
+        ("4", "full", "f_acc", 0.9931, full.format("true")),
+        ("5", "entropy", "aubc", 0.8, where(config("cifar10", "entropy", RESNET))),
+    ]
+    rows = [
+        dict(paper="deepal_plus", table=t, dataset="MNIST", strategy=s, metric=m, mean=v, where=w)
+        for t, s, m, v, w in cells
+    ]
+    return paper_dir(tmp_path, rows)
+
+
 def test_deepal_plus_tables_1_4_7_9_by_hand(deepal_runs, tmp_path, capsys):
     out = tmp_path / "out"
-    index = run_paper("deepal_plus", deepal_runs, out)
+    index = run_paper("deepal_plus", deepal_runs, out, "--paper-dir", str(_deepal_cells(tmp_path)))
     stdout = capsys.readouterr().out
     table4 = pd.read_csv(out / "deepal_plus_table4.csv").set_index("strategy")
     shown = {
@@ -126,19 +203,16 @@ def test_deepal_plus_tables_1_4_7_9_by_hand(deepal_runs, tmp_path, capsys):
         ("4", 0.9830),
     ]
     pre = row(aubc_rows, paper_mean=0.9830)
-    assert pre["ours_mean"] == pytest.approx(0.775) and pre["where"] == "model.pretrained=true"
-    time = row(
-        compared,
-        table="4",
-        dataset="MNIST",
-        strategy="entropy",
-        metric="time_ratio",
-        where="model.pretrained=false",
-    )
+    assert pre["ours_mean"] == pytest.approx(0.775) and "model.pretrained=true" in pre["where"]
+    time = row(compared, table="4", strategy="entropy", metric="time_ratio")
     assert time["difference"] == pytest.approx(4 / 3 - 1.54)
     full_rows = compared[(compared["strategy"] == "full") & (compared["dataset"] == "MNIST")]
     assert sorted(full_rows["paper_mean"]) == [0.9916, 0.9916]  # Tables 1 and 4, not 0.9931
     assert full_rows["ours_mean"].tolist() == pytest.approx([0.98, 0.98])
+    # the pre-trained Full cell has no run: it names the one setting in which our nearest
+    # rows differ (the Full run is not pre-trained; the pre-trained runs have a quota)
+    (differs,) = versus(out, "deepal_plus", unmatched=True)["differs"]
+    assert differs in ("model.pretrained: ours False, paper True", "budget.quota: ours 20, paper 0")
 
 
 def test_deepal_plus_table8_group_accuracies(tmp_path):
@@ -149,8 +223,32 @@ def test_deepal_plus_table8_group_accuracies(tmp_path):
     extra = {"worst_group_accuracy": worst, "mismatch_accuracy": mismatch}
     write_run(root / "r", config(waterbirds, "random", RESNET), RANDOM, extra=extra)
     write_run(root / "e", config(waterbirds, "entropy", RESNET), ENTROPY, 0.5, extra=extra)
+    random = where(config(waterbirds, "random", RESNET))
+    cells = paper_dir(
+        tmp_path,
+        [
+            dict(
+                paper="deepal_plus",
+                table="8",
+                dataset="Waterbirds",
+                strategy="random",
+                metric="mismatch_accuracy_aubc",
+                mean=0.2892,
+                where=random,
+            ),
+            dict(
+                paper="deepal_plus",
+                table="4",
+                dataset="Waterbirds",
+                strategy="random",
+                metric="aubc",
+                mean=0.5950,
+                where=random,
+            ),
+        ],
+    )
     out = tmp_path / "out"
-    run_paper("deepal_plus", root, out)
+    run_paper("deepal_plus", root, out, "--paper-dir", str(cells))
     table8 = pd.read_csv(out / "deepal_plus_table8.csv").set_index("strategy")
     assert table8.loc["random", "Waterbird (mismatch) AUBC"] == pytest.approx(0.3)
     assert table8.loc["random", "Waterbird (worst group) AUBC"] == pytest.approx(0.125)
@@ -214,13 +312,65 @@ def ralif_runs(
                     write_predictions(path, trial, rnd, predictions[label])
 
 
+RALIF_KEYS = (*KEYS, "strategy.variant", "strategy.diversity", "strategy.tau")
+BUDGET = (1000, 1000, 2000)
+
+
+def ralif_cell(table, strategy, metric, mean, settings, **more) -> dict:
+    percent = metric.endswith("acc") or metric.startswith("significant")
+    more = {"dataset": "Cifar10", "unit": "percent" if percent else "ratio", **more}
+    return dict(
+        paper="ralif",
+        table=table,
+        strategy=strategy,
+        metric=metric,
+        mean=mean,
+        where=settings,
+        **more,
+    )
+
+
+def _ralif_cells(tmp_path: Path) -> Path:
+    def at(strategy, model, *keys, **values):
+        return where(config("cifar10", strategy, model, BUDGET), *keys, **values)
+
+    average = "strategy.name=ralif;strategy.variant=truncated;strategy.diversity=kmeanspp"
+    return paper_dir(
+        tmp_path,
+        [
+            ralif_cell("2", "entropy", "first_acc", 60.27, at("entropy", RESNET)),
+            ralif_cell("2", "entropy", "first_acc", 85.55, at("entropy", RESNET_P)),
+            ralif_cell("2", "ralif", "first_acc", 62.05, at(RALIF, RESNET, *RALIF_KEYS)),
+            ralif_cell(
+                "5", "entropy", "first_acc", 85.22, at("entropy", RESNET_P, model__name="vgg16")
+            ),
+            ralif_cell("1", "ralif", "first_acc", 86.92, at(RALIF, RESNET_P, *RALIF_KEYS)),
+            ralif_cell("4", "ralif", "first_acc", 86.92, at(RALIF, RESNET_P, *RALIF_KEYS)),
+            ralif_cell(
+                "3",
+                "ralif",
+                "first_acc",
+                86.90,
+                at(RALIF, RESNET_P, *RALIF_KEYS, strategy__tau=0.4),
+            ),
+            ralif_cell(
+                "6", "ralif", "accuracy", 45.25, at(RALIF, RESNET, *RALIF_KEYS), n_labeled=1000
+            ),
+            ralif_cell(
+                "6", "ralif", "accuracy", 74.62, at(RALIF, RESNET, *RALIF_KEYS), n_labeled=3000
+            ),
+            ralif_cell("2", "ralif", "average_last_acc", 91.53, average, dataset="Average"),
+        ],
+    )
+
+
 def test_ralif_tables_2_and_5_by_hand(tmp_path):
     root = tmp_path / "runs"
     ralif_runs(root, RESNET, "scratch")
     ralif_runs(root, RESNET_P, "pretrained", ralif=[[0.5, 0.85, 0.95]] * 3)
     write_run(root / "other/r", config("digits", "random"), RANDOM)
     out = tmp_path / "out"
-    run_paper("ralif", root, out)
+    run_paper("ralif", root, out, "--paper-dir", str(_ralif_cells(tmp_path)))
     table = pd.read_csv(out / "ralif_table2.csv")
     entropy = row(table, strategy="entropy", model_label="ResNet18 (scratch)")
     # AUCA ratio per seed (cycles 1-2 over Random's same seed): 1.5/1.3, 1.54/1.34, 1.48/1.26
@@ -239,27 +389,22 @@ def test_ralif_tables_2_and_5_by_hand(tmp_path):
         "| Average (2 scenarios) |  |  | ralif | RALIF |  | 80.00 ± 5.00 | 90.00 ± 5.00 |" in shown
     )
     compared = versus(out, "ralif")
-    first = row(
-        compared,
-        table="2",
-        dataset="Cifar10",
-        strategy="entropy",
-        metric="first_acc",
-        where="model.name=resnet18;model.pretrained=false",
-    )
-    assert first["paper_mean"] == pytest.approx(0.6027)
+    first = row(compared, table="2", strategy="entropy", paper_mean=0.6027)
     assert first["difference"] == pytest.approx(0.7033333 - 0.6027)
-    # Table 5's VGG16 / EfficientNet scenarios have the same dataset and batch: not matched
-    assert not compared["where"].str.contains("vgg16|efficientnet", na=False).any()
+    # Table 5's VGG16 scenario has the same dataset and batch: not matched, and it says why;
+    # so does Table 3's tau = 0.4 cell (our RALIF has tau null, 4/K)
+    assert not compared["where"].str.contains("vgg16", na=False).any()
+    unmatched = versus(out, "ralif", unmatched=True).set_index("table")
+    assert unmatched.loc["5", "differs"] == "model.name: ours resnet18, paper vgg16"
+    assert unmatched.loc["3", "differs"] == "strategy.tau: ours None, paper 0.4"
     # the paper's Average over its nine scenarios vs ours over the 2 of them we ran
-    average = row(compared, dataset="Average", strategy="ralif", metric="last_acc")
+    average = row(compared, dataset="Average", strategy="ralif", metric="average_last_acc")
     assert average["setting"] == "Average over 2 of the paper's 9 scenarios"
     assert average["ours_mean"] == pytest.approx(0.9) and average["paper_mean"] == pytest.approx(
         0.9153
     )
     # the default RALIF (truncated-IL, k-means++) also is Table 1's and Table 4's last row, and
-    # Table 6 (accuracy at 1000-9000 labeled points); Table 3 wants strategy.tau=0.4, ours is
-    # null (4/K)
+    # Table 6 (accuracy at 1000-9000 labeled points)
     tables = set(compared[(compared["strategy"] == "ralif")]["table"])
     assert tables == {"1", "2", "4", "6"}
     # Table 6: accuracy at 1000 and 3000 labeled points (rounds 0 and 2)
@@ -275,8 +420,18 @@ def test_ralif_permutation_table7_and_significance_share(tmp_path, capsys):
     predictions = {"labels": labels, "ralif": labels, "entropy": labels, "random": half}
     root = tmp_path / "runs"
     ralif_runs(root, RESNET, "scratch", predictions)
+    entropy = where(config("cifar10", "entropy", RESNET, BUDGET))
+    cells = paper_dir(
+        tmp_path,
+        [
+            ralif_cell("7", "entropy", "last_p", 0.858, entropy, unit="p-value"),
+            ralif_cell(
+                "2", "ralif", "significant_share_first_p", 73.33, "", dataset="All scenarios"
+            ),
+        ],
+    )
     out = tmp_path / "out"
-    run_paper("ralif", root, out, "--permutations", "200")
+    run_paper("ralif", root, out, "--permutations", "200", "--paper-dir", str(cells))
     table7 = pd.read_csv(out / "ralif_table7.csv").set_index("strategy")
     # identical predictions: T_obs = 0, every |T*| >= 0 -> p = 1; vs Random (1.0 vs 0.5
     # accuracy): no permutation of 300 labels comes near -> p = 0
@@ -299,8 +454,27 @@ def test_ralif_variants_table(tmp_path):
     write_run(root / "t", config("cifar10", RALIF, RESNET_P, budget), ENTROPY)
     single = {**RALIF, "variant": "single"}
     write_run(root / "s", config("cifar10", single, RESNET_P, budget), WAAL)
+    cells = paper_dir(
+        tmp_path,
+        [
+            ralif_cell(
+                "1",
+                "ralif",
+                "first_acc",
+                86.23,
+                where(config("cifar10", single, RESNET_P, budget), *RALIF_KEYS),
+            ),
+            ralif_cell(
+                "2",
+                "ralif",
+                "first_acc",
+                86.92,
+                where(config("cifar10", RALIF, RESNET_P, budget), *RALIF_KEYS),
+            ),
+        ],
+    )
     out = tmp_path / "out"
-    run_paper("ralif", root, out)
+    run_paper("ralif", root, out, "--paper-dir", str(cells))
     text = (out / "ralif_ablation.md").read_text()
     assert "| ralif [strategy.variant=single] | 3 | single | kmeanspp | 4/K |" in text
     assert "| ralif [strategy.variant=truncated] | 3 | truncated | kmeanspp | 4/K |" in text
@@ -309,6 +483,9 @@ def test_ralif_variants_table(tmp_path):
     # Table 1 "single-IL + k-MEANS++": first cycle 86.23 (ours: WAAL curve's .8)
     assert row(single, metric="first_acc")["paper_mean"] == pytest.approx(0.8623)
     assert row(single, metric="first_acc")["ours_mean"] == pytest.approx(0.8)
+    # Table 2's RALIF row is the truncated-IL run's only: the single-IL run differs in variant
+    table2 = row(compared, table="2", metric="first_acc")
+    assert table2["strategy"] == "ralif [strategy.variant=truncated]"
 
 
 # ----------------------------------------------------------------------------- FALCUN
@@ -327,27 +504,47 @@ def test_falcun_table3_gamma_ablation(tmp_path):
     write_run(
         root / "r", config(EMNIST, "random", budget=EMNIST_BUDGET), [[0.3, 0.4, 0.45, 0.5]] * 3
     )
+    keys = (*KEYS, "dataset.split", "strategy.gamma", "strategy.uncertainty", "strategy.diversity")
+    gamma10 = where(config(EMNIST, FALCUN, budget=EMNIST_BUDGET), *keys)
+    d_only = where(config(EMNIST, d_only, budget=EMNIST_BUDGET), *keys)
+    cells = [
+        (gamma10, 1000, 58.5),
+        (gamma10, 2000, 70.0),
+        (d_only, 1000, 45.0),
+        (gamma10.replace("budget.batch=600", "budget.batch=200"), 1000, 56.0),
+    ]
+    cells = paper_dir(
+        tmp_path,
+        [
+            dict(
+                paper="falcun",
+                table="3",
+                dataset="EMNIST",
+                strategy="falcun",
+                metric="accuracy",
+                mean=mean,
+                unit="percent",
+                n_labeled=n,
+                where=w,
+            )
+            for w, n, mean in cells
+        ],
+    )
     out = tmp_path / "out"
-    run_paper("falcun", root, out)
+    run_paper("falcun", root, out, "--paper-dir", str(cells))
     table3 = (out / "falcun_table3.md").read_text()
     # gamma 10: mean accuracy at 1000 labeled points (.5 + .52 + .54) / 3 = 52.00 %
     assert "| gamma=10 u(x) d(x) | 30.00 | 52.00 | 72.00 |" in table3
     assert "| gamma=1 -(x) d(x) | 30.00 | 40.00 | 60.00 |" in table3
     assert "| random | 30.00 | 40.00 | 50.00 |" in table3
     compared = versus(out, "falcun")
-    cells = compared[compared["table"] == "3"]
-    assert len(cells) == 6  # 2 FALCUN variants x the paper's 3 EMNIST budgets
-    at1000 = row(
-        cells,
-        n_labeled=1000,
-        where=(
-            "strategy.gamma=10;strategy.uncertainty=true;"
-            "strategy.diversity=true;dataset.split=balanced"
-        ),
-    )
-    assert at1000["paper_mean"] == pytest.approx(0.585) and at1000["ours_mean"] == pytest.approx(
-        0.52
-    )
+    assert len(compared) == 3  # gamma 10 at 1000 and 2000 labels, d(x) only at 1000
+    at1000 = row(compared, n_labeled=1000, where=gamma10)
+    assert at1000["paper_mean"] == pytest.approx(0.585)
+    assert at1000["ours_mean"] == pytest.approx(0.52)
+    # a cell of another query size is not ours, and says so
+    (differs,) = versus(out, "falcun", unmatched=True)["differs"]
+    assert differs == "budget.batch: ours 600, paper 200"
     gray = pd.read_csv(out / "falcun_gray.csv")
     assert row(gray, strategy="random")["f_acc_mean"] == pytest.approx(0.5)
     matrix = pd.read_csv(out / "falcun_dueling_matrix.csv").set_index("strategy")
@@ -374,9 +571,25 @@ def test_falcun_query_times_and_repeated_mnist(tmp_path):
     )  # 4 rounds x 45 s = 180 s
     repeated = {"name": "mnist", "redundancy": 0.1}
     write_run(root / "m", config(repeated, "random"), RANDOM)
+    scalability = "dataset.name=openml;dataset.data_id=156;model.name=lenet;strategy.name=falcun"
+    cells = paper_dir(
+        tmp_path,
+        [
+            dict(
+                paper="falcun",
+                table="2",
+                dataset="OpenML-156",
+                strategy="falcun",
+                metric="query_seconds_min",
+                mean=1.5,
+                unit="minutes",
+                where=scalability,
+            )
+        ],
+    )
     out = tmp_path / "out"
-    run_paper("falcun", root, out)
-    times = row(pd.read_csv(out / "falcun_table2.csv"), base="falcun")
+    run_paper("falcun", root, out, "--paper-dir", str(cells))
+    times = row(pd.read_csv(out / "falcun_table2.csv"), base_strategy="falcun")
     assert (times["query_seconds_min"], times["query_seconds_max"]) == (60.0, 180.0)
     assert "| falcun | — | — | 1.0 min | 3.0 min |" in (out / "falcun_table2.md").read_text()
     compared = versus(out, "falcun")
@@ -409,6 +622,7 @@ def test_dmle_tables_and_section_5_2(tmp_path, capsys):
             trials=8,
             estimator={"name": estimator},
             selection={"name": "softmax"},
+            trainer={"epochs": 10},  # the settings of DMLE Table 2's Iris cells
         )
         write_run(root / estimator, cfg, curves, seconds)
     out = tmp_path / "out"
@@ -431,23 +645,14 @@ def test_dmle_tables_and_section_5_2(tmp_path, capsys):
     improvements = pd.read_csv(out / "dmle_improvements.csv")
     assert row(improvements, by="k")["relative_improvement"] == pytest.approx(relative)
     compared = versus(out, "dmle")
-    dmle = row(
-        compared, table="2", metric="accuracy", where="estimator.name=dmle;selection.name=softmax"
-    )
+    dmle = row(compared, table="2", metric="accuracy", method="DMLE")
     assert dmle["paper_mean"] == 0.96 and dmle["ours_mean"] == pytest.approx(imle_mean + 0.045)
-    assert (
-        row(
-            compared,
-            table="2",
-            metric="accuracy",
-            where="estimator.name=imle;selection.name=softmax",
-        )["paper_mean"]
-        == 0.87
-    )
-    softmax = row(compared, metric="relative_improvement", where="selection.name=softmax")
+    assert row(compared, table="2", metric="accuracy", method="IMLE")["paper_mean"] == 0.87
+    improvement = compared[compared["metric"].str.startswith("relative_improvement")]
+    softmax = row(improvement, method="DMLE vs IMLE, SSMS")
     assert softmax["ours_mean"] == pytest.approx(relative / 100) and softmax["paper_mean"] == 0.096
-    k5 = compared[(compared["metric"] == "relative_improvement") & compared["where"].isna()]
-    assert k5["paper_mean"].tolist() == pytest.approx([0.086])  # k = 5
+    k5 = row(improvement, method="DMLE vs IMLE, k=5")
+    assert k5["paper_mean"] == pytest.approx(0.086) and len(improvement) == 2
     share = row(compared, metric="significant_share")
     assert share["ours_mean"] == 1.0 and share["paper_mean"] == pytest.approx(0.92)
 
@@ -455,6 +660,46 @@ def test_dmle_tables_and_section_5_2(tmp_path, capsys):
 # ----------------------------------------------------------------------------- constrained
 
 CONSTRAINED = (100, 10, 20)
+
+
+def _constrained_cells(tmp_path: Path) -> Path:
+    lenet, keys = {"name": "lenet", "dropout": 0.5}, ("budget.initial", *KEYS)
+    plain = dict(dataset__noise=None)
+
+    def at(strategy, model, budget=CONSTRAINED, **values):
+        return where(config("mnist", strategy, model, budget), *keys, **values)
+
+    cells = [
+        ("2", "random", "f_acc", 28.79, at("random", lenet, **plain)),
+        ("2", "random", "f_acc", 31.62, at("random", lenet, dataset__noise__kind="gaussian")),
+        ("2", "random", "f_acc", 19.9, at("random", lenet, dataset__noise__kind="salt_pepper")),
+        ("2", "random", "f_acc", 91.47, at("random", RESNET, **plain)),
+        ("fig3", "entropy", "test_error", 80.94, at("entropy", lenet, **plain)),
+        (
+            "fig3",
+            "supervised",
+            "test_error",
+            65.49,
+            "dataset.name=mnist;dataset.noise=null;model.name=lenet;budget.initial=1100;"
+            "budget.quota=0",
+        ),
+    ]
+    return paper_dir(
+        tmp_path,
+        [
+            dict(
+                paper="constrained",
+                table=t,
+                dataset="MNIST",
+                strategy=s,
+                metric=m,
+                mean=v,
+                unit="percent",
+                where=w,
+            )
+            for t, s, m, v, w in cells
+        ],
+    )
 
 
 def test_constrained_table2_and_fig3(tmp_path):
@@ -469,7 +714,7 @@ def test_constrained_table2_and_fig3(tmp_path):
         root / "s/lenet", config("mnist", "random", lenet, (1100, 10, 0)), [[0.3], [0.4], [0.35]]
     )
     out = tmp_path / "out"
-    run_paper("constrained", root, out)
+    run_paper("constrained", root, out, "--paper-dir", str(_constrained_cells(tmp_path)))
     table2 = (out / "constrained_table2.md").read_text()
     # final accuracy .7 .72 .68: mean 70.00 %, standard error 2 / sqrt(3) = 1.15 %
     assert "| constrained | None | LeNet | 70.00 ± 1.15 | 80.33 ± 0.88 | 90.00 ± 0.00 |" in table2
@@ -484,39 +729,27 @@ def test_constrained_table2_and_fig3(tmp_path):
     assert "| MNIST | Supervised (n=1100) | LeNet | — | 65.00 ± 2.89 |" in fig3  # 1 - .35
     assert "| MNIST | AL, constrained | LeNet | Max Entropy | 19.67 ± 0.88 |" in fig3
     compared = versus(out, "constrained")
-    lenet_none = "model.name=lenet;budget.initial=100;dataset.noise=null"
-    random = row(compared, table="2", strategy="random", where=lenet_none)
-    assert random["paper_mean"] == pytest.approx(0.2879) and random["ours_mean"] == pytest.approx(
-        0.7
-    )
-    noisy = row(
-        compared, table="2", where="model.name=lenet;budget.initial=100;dataset.noise.kind=gaussian"
-    )
-    assert noisy["paper_mean"] == pytest.approx(0.3162) and noisy["ours_mean"] == pytest.approx(
-        0.8033333
-    )
-    resnet = row(
-        compared,
-        table="2",
-        strategy="random",
-        where="model.name=resnet18;budget.initial=100;dataset.noise=null",
-    )
-    assert resnet["paper_mean"] == pytest.approx(0.9147)
+    random = row(compared, table="2", strategy="random", paper_mean=0.2879)
+    assert random["ours_mean"] == pytest.approx(0.7)
+    noisy = row(compared, table="2", paper_mean=0.3162)
+    assert noisy["ours_mean"] == pytest.approx(0.8033333)
+    assert row(compared, table="2", paper_mean=0.9147)["ours_mean"] == pytest.approx(0.9)
     error = row(compared, table="fig3", strategy="entropy")
-    assert error["paper_mean"] == pytest.approx(0.8094) and error["ours_mean"] == pytest.approx(
-        0.1966667
-    )
+    assert error["paper_mean"] == pytest.approx(0.8094)
+    assert error["ours_mean"] == pytest.approx(0.1966667)
     supervised = row(compared, table="fig3", strategy="supervised")
-    assert supervised["paper_mean"] == pytest.approx(0.6549) and supervised[
-        "ours_mean"
-    ] == pytest.approx(0.65)
-    assert len(compared[compared["table"] == "2"]) == 5  # 3 LeNet, 1 Gaussian, 1 ResNet-18
+    assert supervised["paper_mean"] == pytest.approx(0.6549)
+    assert supervised["ours_mean"] == pytest.approx(0.65)
+    assert len(compared) == 5
+    # salt-and-pepper noise: no run, and the cell names the noise kind that differs
+    (differs,) = versus(out, "constrained", unmatched=True)["differs"]
+    assert differs == "dataset.noise.kind: ours gaussian, paper salt_pepper"
 
 
 # ----------------------------------------------------------------------------- command
 
 
-@pytest.mark.parametrize("family", sorted(papers.FAMILIES))
+@pytest.mark.parametrize("family", sorted(families.PAPERS))
 def test_every_family_on_records_outside_its_papers(family, tmp_path, capsys):
     """Digits runs: every family still writes what it can, one line per table it cannot."""
     root = tmp_path / "runs"
@@ -531,16 +764,38 @@ def test_every_family_on_records_outside_its_papers(family, tmp_path, capsys):
     assert (out / f"{family}_vs_paper.csv").is_file() and (out / "index.md").is_file()
 
 
-def test_a_failing_table_is_one_line_and_the_others_are_written(tmp_path, capsys, monkeypatch):
-    def broken(ctx):
-        raise ValueError("cannot reshape")
+def _with_builder(monkeypatch, builder) -> None:
+    family = families.PAPERS["ralif"]
+    builders = (("Broken", builder), *family.builders)
+    monkeypatch.setitem(families.PAPERS, "ralif", dataclasses.replace(family, builders=builders))
 
-    monkeypatch.setattr(papers.ralif, "BUILDERS", [("Broken", broken), *papers.ralif.BUILDERS])
+
+def test_a_table_the_records_cannot_give_is_one_line_and_the_others_are_written(
+    tmp_path, capsys, monkeypatch
+):
+    def missing(ctx):
+        raise Missing("needs what these records lack")
+
+    _with_builder(monkeypatch, missing)
     root = tmp_path / "runs"
     write_run(root / "r", config("digits", "random"), RANDOM)
     assert main(["ralif", str(root), "--out", str(tmp_path / "out")]) == 0
-    assert "- Broken: not built, ValueError: cannot reshape" in capsys.readouterr().out
+    assert "- Broken: not built, needs what these records lack" in capsys.readouterr().out
     assert (tmp_path / "out" / "ralif_table2.md").is_file()
+
+
+def test_a_bug_in_a_table_surfaces_instead_of_being_reported_as_not_built(tmp_path, monkeypatch):
+    """A KeyError, TypeError or IndexError in a builder is a programming error, not a table
+    the records cannot give: it must not be turned into a "not built" line."""
+
+    def broken(ctx):
+        return [][0]
+
+    _with_builder(monkeypatch, broken)
+    root = tmp_path / "runs"
+    write_run(root / "r", config("digits", "random"), RANDOM)
+    with pytest.raises(IndexError):
+        main(["ralif", str(root), "--out", str(tmp_path / "out")])
 
 
 def test_command_errors(tmp_path, capsys):

@@ -11,27 +11,33 @@
   group (8 standard datasets, 2 medical ones) with the paper's counts alongside.
 - Fig. 2 / 6 (figures only in the paper): AUBC per number of training epochs x AL batch.
 
+- §3.3 (text): AUBC of Random at 5 and 30 epochs, of WAAL at 5 epochs, and Entropy's AUBC
+  gain over Random at 30 epochs on CIFAR-10 (`aubc_gain_vs_random` rows of ours).
+
 A column is a dataset (" (w/ pre-train)" when model.pretrained); settings of one dataset
-that differ in other config keys get those keys appended, e.g. `CIFAR10 [trainer.epochs=5]`.
+that differ in other settings get those appended, e.g. `CIFAR10 [trainer.epochs=5]`.
 """
+
+import re
 
 import pandas as pd
 
 from deepal_bench.metrics import win_tie_loss
 from deepal_bench.metrics.groups import MISMATCH, WORST_GROUP
 from deepal_bench.report import tables
-from deepal_bench.report.formats import cell, pm
-from deepal_bench.report.paper import normalise
-from deepal_bench.report.papers.common import (
-    LONG_COLUMNS,
+from deepal_bench.report.families.generic import full_rows
+from deepal_bench.report.family import (
     Context,
+    Family,
     Missing,
     Table,
-    dataset_label,
+    concat_long,
     long_rows,
     ordered,
     variant_suffix,
 )
+from deepal_bench.report.formats import cell, pm
+from deepal_bench.report.labels import dataset_display_name
 
 ORDER = [
     "random",
@@ -173,7 +179,7 @@ def _full_f_acc(ctx: Context, frame: pd.DataFrame) -> dict[str, tuple[float, flo
         same = [
             c.get("model.name") == config.get("model.name")
             and bool(c.get("model.pretrained")) == bool(config.get("model.pretrained"))
-            and dataset_label(c) == part["label"].iloc[0]
+            and dataset_display_name(c) == part["label"].iloc[0]
             for c in trials["config"]
         ]
         chosen = trials[same]
@@ -198,11 +204,15 @@ def _full_row(full: dict, columns: list[str], with_time: bool) -> tuple[dict, di
     return data, display
 
 
+def _paper_name(frame: pd.DataFrame, strategy: str) -> str:
+    base = frame.loc[frame["strategy"] == strategy, "base_strategy"].iloc[0]
+    return PAPER_NAMES.get(base, "")
+
+
 def _strategy_row(
-    indexed: pd.DataFrame, strategy: str, columns: list[str], with_time: bool
+    indexed: pd.DataFrame, strategy: str, name: str, columns: list[str], with_time: bool
 ) -> tuple[dict, dict]:
     """One strategy: AUBC (± std with the Time column, as Tables 4-7), F-acc, Time."""
-    name = PAPER_NAMES.get(strategy.split(" [")[0], "")
     data, display = {"strategy": strategy, "paper": name}, {"strategy": strategy, "paper": name}
     for column in columns:
         display |= _blank(column, with_time)
@@ -233,7 +243,8 @@ def _layout(
     rows = [_full_row(full, columns, with_time)] if full else []
     indexed = frame.set_index(["strategy", "column"])
     rows += [
-        _strategy_row(indexed, s, columns, with_time) for s in ordered(frame["strategy"], ORDER)
+        _strategy_row(indexed, s, _paper_name(frame, s), columns, with_time)
+        for s in ordered(frame, ORDER)
     ]
     return pd.DataFrame([r[0] for r in rows]), pd.DataFrame([r[1] for r in rows])
 
@@ -282,7 +293,7 @@ def other_datasets(ctx: Context) -> list[Table]:
 
 def table8(ctx: Context) -> list[Table]:
     """Mismatch / worst-group AUBC and F-acc with Time, per column (DeepAL+ Table 8)."""
-    rounds = ctx.records.rounds
+    rounds = ctx.rounds
     if not {MISMATCH, WORST_GROUP} & set(rounds.columns):
         raise Missing(f"no {MISMATCH} / {WORST_GROUP} columns in rounds.csv (Waterbird runs)")
     groups = tables.group_table(
@@ -294,8 +305,8 @@ def table8(ctx: Context) -> list[Table]:
     columns = _columns(frame)
     indexed = frame.set_index(["strategy", "column"])
     data_rows, display_rows = [], []
-    for strategy in ordered(frame["strategy"], ORDER):
-        data = {"strategy": strategy, "paper": PAPER_NAMES.get(strategy.split(" [")[0], "")}
+    for strategy in ordered(frame, ORDER):
+        data = {"strategy": strategy, "paper": _paper_name(frame, strategy)}
         display = dict(data)
         for group, title in ((MISMATCH, "mismatch"), (WORST_GROUP, "worst group")):
             for column in columns:
@@ -327,7 +338,7 @@ def _published_table9(ctx: Context, group: str) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame()
     published = pd.read_csv(path)
-    return published[published["group"].map(normalise) == normalise(group)]
+    return published[published["group"] == group]
 
 
 def _table9(ctx: Context, group: str, frame: pd.DataFrame, title: str) -> Table:
@@ -385,7 +396,8 @@ def _ablation_display(part: pd.DataFrame) -> pd.DataFrame:
     display = part.pivot_table(
         index=["row", "epochs"], columns="batch", aggfunc="first", values="aubc_cell"
     ).reset_index()
-    order = {name: k for k, name in enumerate(ordered(part["row"], ORDER))}
+    rows = part.assign(strategy=part["row"]).drop_duplicates("strategy")
+    order = {name: k for k, name in enumerate(ordered(rows, ORDER))}
     display = display.sort_values(
         ["row", "epochs"], key=lambda s: s.map(order) if s.name == "row" else s
     )
@@ -421,7 +433,7 @@ def ablation(ctx: Context) -> list[Table]:
             f"DeepAL+ Fig. 2 / 6 layout, {column}: AUBC mean ± std per training epochs x AL "
             "batch size (a figure in the paper: ours only)"
         )
-        name = f"deepal_plus_ablation_{normalise(column)}"
+        name = f"deepal_plus_ablation_{re.sub(r'[^a-z0-9]', '', column.lower())}"
         out.append(Table(name, title, data, _ablation_display(part)))
     if not out:
         raise Missing(
@@ -430,55 +442,64 @@ def ablation(ctx: Context) -> list[Table]:
     return out
 
 
-BUILDERS = [
-    ("Table 1", table1),
-    ("Table 4", _appendix("4")),
-    ("Table 5", _appendix("5")),
-    ("Table 6", _appendix("6")),
-    ("Table 7", _appendix("7")),
-    ("other datasets (Tables 4-7 layout)", other_datasets),
-    ("Table 8", table8),
-    ("Table 9 (standard group)", _wtl("standard")),
-    ("Table 9 (medical group)", _wtl("medical")),
-    ("win-tie-loss on other columns", other_wtl),
-    ("Fig. 2 / 6 ablation", ablation),
-]
+def _group_rows(ctx: Context, overall: pd.DataFrame) -> list[pd.DataFrame]:
+    """AUBC and F-acc of the mismatch and worst-group accuracy curves (Table 8)."""
+    rounds = ctx.rounds
+    columns = [c for c in (MISMATCH, WORST_GROUP) if c in rounds]
+    if not columns:
+        return []
+    frame = overall.merge(
+        tables.group_table(rounds.dropna(subset=columns)), on=["setting", "strategy"]
+    )
+    stems = [f"{group}_{metric}" for group in columns for metric in ("aubc", "f_acc")]
+    return [
+        long_rows(frame, stem, f"{stem}_mean", f"{stem}_std")
+        for stem in stems
+        if f"{stem}_mean" in frame
+    ]
+
+
+def _gain_rows(ctx: Context, overall: pd.DataFrame) -> pd.DataFrame:
+    """Mean AUBC minus the baseline's in the same setting (§3.3's "boosts AUBC by")."""
+    baseline = overall[overall["strategy"] == ctx.options.baseline]
+    reference = baseline.set_index("setting")["aubc_mean"]
+    frame = overall[overall["setting"].isin(reference.index)]
+    frame = frame.assign(gain=frame["aubc_mean"] - frame["setting"].map(reference))
+    return long_rows(frame, f"aubc_gain_vs_{ctx.options.baseline}", "gain")
 
 
 def ours(ctx: Context) -> pd.DataFrame:
-    """AUBC, F-acc, Time, Full F-acc and group metrics as long rows."""
+    """AUBC, F-acc, Time, Full F-acc, group metrics and AUBC gains as long rows."""
+    if ctx.trials.empty:
+        return concat_long([full_rows(ctx)])
     overall = ctx.overall
     parts = [
         long_rows(overall, "aubc", "aubc_mean", "aubc_std"),
         long_rows(overall, "f_acc", "f_acc_mean", "f_acc_std"),
         long_rows(overall, "time_ratio", "time_ratio"),
+        full_rows(ctx),
+        _gain_rows(ctx, overall),
     ]
-    full = ctx.full_trials
-    if len(full):
-        stats = full.groupby(["setting", "strategy"]).agg(
-            ours_mean=("f_acc", "mean"), ours_std=("f_acc", "std"), trials=("f_acc", "size")
-        )
-        stats = stats.reset_index().merge(ctx.full_cells, on=["setting", "strategy"])
-        parts.append(
-            long_rows(
-                stats.rename(columns={"dataset": "label"}),
-                "f_acc",
-                "ours_mean",
-                "ours_std",
-                strategy="full",
-                batch=None,
-            )
-        )
-    rounds = ctx.records.rounds
-    if {MISMATCH, WORST_GROUP} & set(rounds.columns):
-        groups = tables.group_table(
-            rounds.dropna(subset=[c for c in (MISMATCH, WORST_GROUP) if c in rounds])
-        )
-        frame = overall.merge(groups, on=["setting", "strategy"])
-        for group in (MISMATCH, WORST_GROUP):
-            for metric in ("aubc", "f_acc"):
-                stem = f"{group}_{metric}"
-                if f"{stem}_mean" in frame:
-                    parts.append(long_rows(frame, stem, f"{stem}_mean", f"{stem}_std"))
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LONG_COLUMNS)
+    return concat_long([*parts, *_group_rows(ctx, overall)])
+
+
+FAMILY = Family(
+    name="deepal_plus",
+    title="DeepAL+ comparative survey (Zhan et al.)",
+    builders=(
+        ("Table 1", table1),
+        ("Table 4", _appendix("4")),
+        ("Table 5", _appendix("5")),
+        ("Table 6", _appendix("6")),
+        ("Table 7", _appendix("7")),
+        ("other datasets (Tables 4-7 layout)", other_datasets),
+        ("Table 8", table8),
+        ("Table 9 (standard group)", _wtl("standard")),
+        ("Table 9 (medical group)", _wtl("medical")),
+        ("win-tie-loss on other columns", other_wtl),
+        ("Fig. 2 / 6 ablation", ablation),
+    ),
+    ours=ours,
+    versus_name="deepal_plus_vs_paper",
+    papers=("deepal_plus",),
+)
