@@ -28,6 +28,8 @@ class _ResNet(BackboneClassifier):
 
 
 class ResNet18(_ResNet):
+    family = "resnet18"
+
     def __init__(
         self,
         in_channels: int,
@@ -48,6 +50,12 @@ class ResNet18(_ResNet):
             net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         net.fc = nn.Identity()
         super().__init__(net, 512, num_classes, dropout)
+        self.stem = stem
+
+    @property
+    def architecture(self) -> str:
+        """`resnet18/cifar` or `resnet18/imagenet`: the stem changes the cost per FLOP."""
+        return f"{self.family}/{self.stem}"
 
 
 class ResNet50(_ResNet):
@@ -56,6 +64,8 @@ class ResNet50(_ResNet):
     DMLE §5.1 / the authors' code: ImageNet weights with the backbone frozen and a linear
     head (`pretrained: true`, `freeze: true`); images keep their size (32 px: 1x1 final map).
     """
+
+    family = "resnet50"
 
     def __init__(
         self,
@@ -83,3 +93,8 @@ class ResNet50(_ResNet):
         if self.frozen:
             self.backbone.eval()
         return self
+
+    @property
+    def architecture(self) -> str:
+        """`resnet50/frozen` for a frozen backbone (only the head trains), else `resnet50`."""
+        return f"{self.family}/frozen" if self.frozen else self.family

@@ -151,6 +151,8 @@ class History:
 class DMLE(Estimator):
     """Cross-entropy minus `lam` · the dependency term of eq. 11 (per N_L, see module doc)."""
 
+    extra_forward_passes = True
+
     def __init__(
         self,
         lam: float = 1.0,
