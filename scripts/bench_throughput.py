@@ -29,7 +29,7 @@ import torch
 from deepal_bench.data.dataset import ALData
 from deepal_bench.models import build_model
 from deepal_bench.run.loop import timed
-from deepal_bench.sweeps.plan import THROUGHPUT_CSV, forward_mflops, model_variant, shape_label
+from deepal_bench.sweeps.throughput import THROUGHPUT_CSV, forward_mflops, shape_label
 from deepal_bench.training.estimators import IMLE, TrainContext
 from deepal_bench.training.inference import predict
 from deepal_bench.training.trainer import Trainer, TrainerConfig
@@ -126,7 +126,7 @@ def measure(entry: Entry, batch: int, args, device: torch.device) -> dict:
     with torch.device("meta"):
         meta = build_model(entry.model, entry.shape, 10)
     return {
-        "model": model_variant(entry.model["name"], entry.model),
+        "model": meta.architecture,
         "input_shape": shape_label(entry.shape),
         "batch_size": batch,
         "forward_mflops": round(forward_mflops(meta, entry.shape), 4),

@@ -4,8 +4,8 @@ For each preset the sweep that `deepal-bench -m experiment=<preset>` runs is rea
 `hydra.sweeper.params` exactly as Hydra's basic sweeper reads it; every value of every swept
 key is composed at least once (with the first value of the other keys). Each composed job
 must name registered components whose options their factories accept, and its budget must
-fit the pool size the dataset catalogue documents (docs/datasets.md). Paper numbers that
-the presets fix are pinned against the papers' text.
+fit the pool size that the dataset's descriptor gives (docs/datasets.md's size table). Paper
+numbers that the presets fix are pinned against the papers' text.
 """
 
 import itertools
@@ -20,6 +20,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.cli.run import CONF_DIR
+from deepal_bench.data.sizes import dataset_sizes
 from deepal_bench.run.budget import Budget
 from deepal_bench.run.settings import validate_config
 from deepal_bench.strategies import build_strategy
@@ -29,29 +30,6 @@ PRESETS = sorted(
     str(p.relative_to(EXPERIMENTS).with_suffix("")) for p in EXPERIMENTS.rglob("*.yaml")
 )
 PAPERS = ("deepal_plus", "ralif", "falcun", "dmle", "constrained")
-
-# Training-pool sizes as docs/datasets.md documents them (train split, before derived
-# transforms and the validation carve-out). iNaturalist 2018: 437,513 train2018 images.
-TRAIN_SIZES = {
-    "mnist": 60_000,
-    "fashionmnist": 60_000,
-    "svhn": 73_257,
-    "cifar10": 50_000,
-    "cifar100": 50_000,
-    "cifar10_imb": 27_500,
-    "tinyimagenet": 100_000,
-    "breakhis": 5_536,
-    "waterbirds": 4_795,
-    "inaturalist": 437_513,
-    ("emnist", "byclass"): 697_932,
-    ("emnist", "balanced"): 112_800,
-    ("emnist", "letters"): 124_800,
-    ("medmnist", "pneumoniamnist"): 5_232,
-    ("medmnist", "bloodmnist"): 11_959,
-    ("medmnist", "dermamnist"): 7_007,
-}
-WHOLE_TABLES = {"digits": 1_797, "iris": 150, "wine": 178, "breast_cancer": 569}
-OPENML_SIZES = {6: 16_000, 155: 829_201, 156: 800_000}
 
 # Sweep sizes (jobs) as docs/reproducing.md lists them.
 JOBS = {
@@ -141,18 +119,9 @@ def job_count(preset: str) -> int:
 
 
 def pool_size(dataset: dict, validation: int) -> int:
-    """The documented training-pool size after subset and the validation carve-out."""
-    name = dataset["name"]
-    if name in WHOLE_TABLES or name == "openml":
-        total = WHOLE_TABLES.get(name) or OPENML_SIZES[dataset["data_id"]]
-        test = dataset["test_size"]
-        size = total - (test if test >= 1 else round(total * test))
-    else:
-        key = {"emnist": (name, dataset.get("split")), "medmnist": (name, dataset.get("flag"))}
-        size = TRAIN_SIZES[key.get(name, name)]
-    if dataset.get("subset") is not None:
-        size = min(size, dataset["subset"])
-    return size - validation
+    """The training pool the dataset's descriptor gives, after subset and the validation
+    carve-out."""
+    return dataset_sizes(dataset, validation).train
 
 
 def check_job(cfg: DictConfig) -> None:
@@ -217,7 +186,7 @@ def test_pool_size_follows_the_catalogue():
     assert pool_size({"name": "digits", "test_size": 0.3}, 300) == 958
     assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 12_800
     assert pool_size({"name": "mnist", "subset": 30_000}, 0) == 30_000
-    assert pool_size({"name": "medmnist", "flag": "dermamnist"}, 0) == 7_007
+    assert pool_size({"name": "medmnist", "flag": "dermamnist", "val": "drop"}, 0) == 7_007
 
 
 def test_a_budget_larger_than_the_pool_is_caught():

@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 from scipy.io import savemat
 from support import pattern, write_cifar, write_idx, write_mnist
 
 from deepal_bench.data import load_dataset
+from deepal_bench.data.catalogue import DATASETS, DESCRIPTORS, register_dataset
 from deepal_bench.errors import ConfigError
 from deepal_bench.metrics.groups import group_metrics
+from deepal_bench.paths import CONF_DIR
 
 RAW = {"normalize": "none", "augment": None}
 
@@ -341,3 +344,17 @@ def test_unknown_option_and_root_from_environment(tmp_path, monkeypatch):
         load_dataset({"name": "mnist", "root": str(tmp_path), "colour": 1})
     monkeypatch.setenv("DEEPAL_DATA", str(tmp_path))
     assert len(load_dataset({"name": "mnist", "root": None})) == 40
+
+
+def test_every_registered_dataset_has_a_descriptor_and_a_yaml():
+    assert set(DESCRIPTORS) == set(DATASETS.names())
+    for name in DATASETS.names():
+        yaml = CONF_DIR / "dataset" / f"{name}.yaml"
+        assert yaml.is_file(), f"dataset '{name}' has no conf/dataset/{name}.yaml"
+        assert OmegaConf.load(yaml).name == name
+
+
+def test_a_dataset_is_registered_with_its_descriptor_or_not_at_all():
+    with pytest.raises(TypeError, match="needs a Descriptor"):
+        register_dataset("sizeless", lambda: None, None)
+    assert "sizeless" not in DATASETS and "sizeless" not in DESCRIPTORS

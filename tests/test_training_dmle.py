@@ -15,7 +15,7 @@ from deepal_bench.data.dataset import ALData
 from deepal_bench.errors import ConfigError
 from deepal_bench.kernels.scores import bald
 from deepal_bench.models.base import ALModel
-from deepal_bench.selection import SelectionRecord, Softmax, TopK
+from deepal_bench.selection import SELECTIONS, SelectionRecord, Softmax, SoftRank, TopK
 from deepal_bench.strategies import build_strategy
 from deepal_bench.strategies.baseline import RandomSampling
 from deepal_bench.strategies.diversity import KCenter
@@ -257,3 +257,28 @@ def test_dmle_refuses_a_score_without_gradient_at_start_up():
     with pytest.raises(ConfigError, match="differentiable"):
         DMLE().check(freeman.differentiable_score(), TopK())
     DMLE().check(build_strategy({"name": "var_ratio"}).differentiable_score(), TopK())
+
+
+@pytest.fixture
+def renamed_selections():
+    """A top-k and a soft-rank selection registered under other names."""
+    saved = dict(SELECTIONS._items)
+    SELECTIONS.register("greedy")(type("Greedy", (TopK,), {}))
+    SELECTIONS.register("ranked")(type("Ranked", (SoftRank,), {}))
+    yield
+    SELECTIONS._items.clear()
+    SELECTIONS._items.update(saved)
+
+
+@pytest.mark.parametrize(
+    ("kind", "same_as", "beta"), [("greedy", "topk", float("inf")), ("ranked", "softrank", 1.5)]
+)
+def test_a_selection_is_modelled_by_its_type_not_its_name(renamed_selections, kind, same_as, beta):
+    """A deterministic selection is modelled as top-k is (softmax with `topk_beta`), a
+    soft-rank subclass as soft-rank (eq. 18), whatever name they are registered under."""
+    estimator = DMLE(topk_beta=3.0, rank_temperature=0.05)
+    losses = [
+        estimator.loss(_step(Linear(), _context(name, Entropy(), beta))).item()
+        for name in (kind, same_as)
+    ]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)

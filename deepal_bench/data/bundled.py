@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from sklearn import datasets as skdatasets
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor, Sizes, held_out, square
 from deepal_bench.data.inputs import check_image_memory
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.typed import PositiveInt, TestSize
@@ -71,3 +72,21 @@ def load_tabular(name: str, test_size: TestSize = 0.3, split_seed: int = 0) -> A
 
 
 TABULAR_NAMES = tuple(_TABULAR)
+# Rows, features and classes of the tabular sets (scikit-learn's dataset descriptions).
+_TABULAR_SIZES = {"iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2)}
+
+
+def _digits_sizes(options: dict) -> Sizes:
+    """1,797 digits, 10 classes, 1 x image_size x image_size."""
+    return Sizes(square(1, options["image_size"]), *held_out(1_797, options["test_size"]), 10)
+
+
+def tabular_descriptor(name: str) -> Descriptor:
+    """The descriptor of the bundled tabular set `name`."""
+    rows, features, classes = _TABULAR_SIZES[name]
+    return Descriptor(
+        lambda options: Sizes((features,), *held_out(rows, options["test_size"]), classes)
+    )
+
+
+DIGITS_DESCRIPTOR = Descriptor(_digits_sizes)

@@ -1,4 +1,6 @@
-"""The dataset catalogue: `dataset.name` -> loader, and the pipeline every dataset passes.
+"""The dataset catalogue: `dataset.name` -> loader with its descriptor (`register_dataset`;
+the descriptor gives shape, classes and split sizes without loading, `data.sizes`), and
+the pipeline every dataset passes.
 
 `load_dataset` calls the loader with the keys of the `dataset` config group that it
 accepts (`root`, `download`, `split_seed`, ...; any other unknown key is a ConfigError),
@@ -22,9 +24,20 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.data import derived
 from deepal_bench.data.augment import build_augment
-from deepal_bench.data.bundled import TABULAR_NAMES, load_digits, load_tabular
+from deepal_bench.data.bundled import (
+    DIGITS_DESCRIPTOR,
+    TABULAR_NAMES,
+    load_digits,
+    load_tabular,
+    tabular_descriptor,
+)
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor
 from deepal_bench.data.folders import (
+    BREAKHIS_DESCRIPTOR,
+    INATURALIST_DESCRIPTOR,
+    TINYIMAGENET_DESCRIPTOR,
+    WATERBIRDS_DESCRIPTOR,
     load_breakhis,
     load_inaturalist,
     load_tinyimagenet,
@@ -32,11 +45,23 @@ from deepal_bench.data.folders import (
 )
 from deepal_bench.data.formats import resize
 from deepal_bench.data.inputs import check_classes, check_image_memory, check_loaded
-from deepal_bench.data.medmnist import load_medmnist
-from deepal_bench.data.openml import load_openml
+from deepal_bench.data.medmnist import MEDMNIST_DESCRIPTOR, load_medmnist
+from deepal_bench.data.openml import OPENML_DESCRIPTOR, load_openml
 from deepal_bench.data.splits import stratified_split
-from deepal_bench.data.user import load_imagefolder, load_npz
+from deepal_bench.data.user import (
+    IMAGEFOLDER_DESCRIPTOR,
+    NPZ_DESCRIPTOR,
+    load_imagefolder,
+    load_npz,
+)
 from deepal_bench.data.vision import (
+    CIFAR10_DESCRIPTOR,
+    CIFAR10_IMB_DESCRIPTOR,
+    CIFAR100_DESCRIPTOR,
+    EMNIST_DESCRIPTOR,
+    FASHIONMNIST_DESCRIPTOR,
+    MNIST_DESCRIPTOR,
+    SVHN_DESCRIPTOR,
     load_cifar10,
     load_cifar10_imb,
     load_cifar100,
@@ -57,27 +82,39 @@ from deepal_bench.typed import (
 )
 
 DATASETS: Registry[Callable[..., ALData]] = Registry("dataset.name")
-DATASETS.register("digits")(load_digits)
+DESCRIPTORS: dict[str, Descriptor] = {}
+
+
+def register_dataset(name: str, loader: Callable[..., ALData], descriptor: Descriptor) -> None:
+    """Register `loader` as `dataset.name: <name>` together with its descriptor (its shape,
+    classes and split sizes per option, known without loading it)."""
+    if not isinstance(descriptor, Descriptor):
+        raise TypeError(f"dataset '{name}' needs a Descriptor, got {descriptor!r}")
+    DATASETS.register(name)(loader)
+    DESCRIPTORS[name] = descriptor
+
+
+register_dataset("digits", load_digits, DIGITS_DESCRIPTOR)
 for _name in TABULAR_NAMES:
-    DATASETS.register(_name)(partial(load_tabular, _name))
-for _name, _loader in {
-    "mnist": partial(load_mnist_family, "mnist"),
-    "fashionmnist": partial(load_mnist_family, "fashionmnist"),
-    "emnist": load_emnist,
-    "cifar10": load_cifar10,
-    "cifar10_imb": load_cifar10_imb,
-    "cifar100": load_cifar100,
-    "svhn": load_svhn,
-    "medmnist": load_medmnist,
-    "openml": load_openml,
-    "tinyimagenet": load_tinyimagenet,
-    "breakhis": load_breakhis,
-    "waterbirds": load_waterbirds,
-    "inaturalist": load_inaturalist,
-    "imagefolder": load_imagefolder,
-    "npz": load_npz,
+    register_dataset(_name, partial(load_tabular, _name), tabular_descriptor(_name))
+for _name, (_loader, _descriptor) in {
+    "mnist": (partial(load_mnist_family, "mnist"), MNIST_DESCRIPTOR),
+    "fashionmnist": (partial(load_mnist_family, "fashionmnist"), FASHIONMNIST_DESCRIPTOR),
+    "emnist": (load_emnist, EMNIST_DESCRIPTOR),
+    "cifar10": (load_cifar10, CIFAR10_DESCRIPTOR),
+    "cifar10_imb": (load_cifar10_imb, CIFAR10_IMB_DESCRIPTOR),
+    "cifar100": (load_cifar100, CIFAR100_DESCRIPTOR),
+    "svhn": (load_svhn, SVHN_DESCRIPTOR),
+    "medmnist": (load_medmnist, MEDMNIST_DESCRIPTOR),
+    "openml": (load_openml, OPENML_DESCRIPTOR),
+    "tinyimagenet": (load_tinyimagenet, TINYIMAGENET_DESCRIPTOR),
+    "breakhis": (load_breakhis, BREAKHIS_DESCRIPTOR),
+    "waterbirds": (load_waterbirds, WATERBIRDS_DESCRIPTOR),
+    "inaturalist": (load_inaturalist, INATURALIST_DESCRIPTOR),
+    "imagefolder": (load_imagefolder, IMAGEFOLDER_DESCRIPTOR),
+    "npz": (load_npz, NPZ_DESCRIPTOR),
 }.items():
-    DATASETS.register(_name)(_loader)
+    register_dataset(_name, _loader, _descriptor)
 
 
 @dataclass(frozen=True)
@@ -113,13 +150,14 @@ IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 def check_dataset(cfg: DictConfig | dict) -> None:
     """The `dataset` group's keys exist for its loader and have the right types and ranges
     (nothing is loaded)."""
-    name, options, steps = _split_options(cfg)
+    name, options, steps = split_options(cfg)
     Pipeline(**steps, **{k: options[k] for k in COMMON_KEYS if k in options})
     _check_loader_options(name, options)
 
 
-def _split_options(cfg: DictConfig | dict) -> tuple[str, dict, dict]:
-    """(name, loader options, pipeline steps); `image_size` goes to a loader that takes it."""
+def split_options(cfg: DictConfig | dict) -> tuple[str, dict, dict]:
+    """(name, loader options, pipeline steps) of a `dataset` config; `image_size` goes to a
+    loader that takes it."""
     options = (
         OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     )
@@ -158,7 +196,7 @@ def load_dataset(cfg: DictConfig | dict, validation: int = 0) -> ALData:
     The validation points are a stratified sample (seeded by `split_seed`) removed from
     the training pool; a loader's own validation set takes precedence.
     """
-    name, options, steps = _split_options(cfg)
+    name, options, steps = split_options(cfg)
     seed = int(options.get("split_seed", 0) or 0)
     data = _call_loader(name, options)
     check_loaded(data)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor, Sizes, Unknown, held_out, square
 from deepal_bench.data.formats import read_images
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
@@ -84,6 +85,11 @@ def load_tinyimagenet(
     )
 
 
+TINYIMAGENET_DESCRIPTOR = Descriptor(
+    lambda options: Sizes(square(3, options["image_size"]), 100_000, 10_000, 200)
+)
+
+
 # --- BreakHis -------------------------------------------------------------------------------
 
 register_source(
@@ -134,6 +140,23 @@ def load_breakhis(
         augment=BREAKHIS_AUGMENT,
         meta={"classes": ["benign", "malignant"]},
     )
+
+
+# Images per magnification (Spanhol et al. 2016, Table I: benign + malignant).
+BREAKHIS_IMAGES = {40: 1_995, 100: 2_081, 200: 2_013, 400: 1_820}
+
+
+def _breakhis_sizes(options: dict) -> Sizes | Unknown:
+    zoom = options["magnification"]
+    if zoom is not None and int(zoom) not in BREAKHIS_IMAGES:
+        return Unknown(f"BreakHis has no magnification {zoom}X (40, 100, 200, 400)")
+    images = sum(BREAKHIS_IMAGES.values()) if zoom is None else BREAKHIS_IMAGES[int(zoom)]
+    return Sizes(square(3, options["image_size"]), *held_out(images, options["test_size"]), 2)
+
+
+BREAKHIS_DESCRIPTOR = Descriptor(
+    _breakhis_sizes, tuple({"magnification": zoom} for zoom in BREAKHIS_IMAGES)
+)
 
 
 # --- Waterbirds -----------------------------------------------------------------------------
@@ -210,6 +233,21 @@ def load_waterbirds(
     )
 
 
+def _waterbirds_sizes(options: dict) -> Sizes:
+    """WILDS v1.0 splits: 4,795 train, 1,199 validation, 5,794 test."""
+    if options["val"] not in VAL_MODES:
+        raise unknown_choice("dataset.val", options["val"], VAL_MODES)
+    shape, val = square(3, options["image_size"]), options["val"]
+    if val == "pool":
+        return Sizes(shape, 4_795 + 1_199, 5_794, 2)
+    return Sizes(shape, 4_795, 5_794, 2, val=1_199 if val == "validation" else 0)
+
+
+WATERBIRDS_DESCRIPTOR = Descriptor(
+    _waterbirds_sizes, ({"val": "drop"}, {"val": "validation"}, {"val": "pool"})
+)
+
+
 # --- iNaturalist ----------------------------------------------------------------------------
 
 register_source(
@@ -275,3 +313,23 @@ def load_inaturalist(
         augment={"crop_pad": max(1, image_size // 8), "hflip": 0.5},
         meta={"classes": classes},
     )
+
+
+# iNaturalist 2018: train2018.json 437,513 images, val2018.json 24,426; 14 super-categories,
+# 8,142 species (Van Horn et al. 2018).
+INAT2018 = {"train_json": "train2018.json", "test_json": "val2018.json"}
+INAT2018_CLASSES = {"supercategory": 14, "name": 8_142}
+
+
+def _inaturalist_sizes(options: dict) -> Sizes | Unknown:
+    if {k: options[k] for k in INAT2018} != INAT2018:
+        return Unknown("annotation files other than iNaturalist 2018's are not described")
+    if options["max_per_class"] or options["test_max_per_class"]:
+        return Unknown("max_per_class keeps a number of images that depends on the annotations")
+    if options["level"] not in INAT2018_CLASSES:
+        raise unknown_choice("dataset.level", options["level"], INAT2018_CLASSES)
+    classes = INAT2018_CLASSES[options["level"]]
+    return Sizes(square(3, options["image_size"]), 437_513, 24_426, classes)
+
+
+INATURALIST_DESCRIPTOR = Descriptor(_inaturalist_sizes, ({"level": "name"},))

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor, Sizes, square
 from deepal_bench.data.formats import read_npz, to_images
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.vision import raw_images
@@ -30,6 +31,21 @@ FLAGS = {
     "organamnist": (11, 1, "CC BY 4.0"),
     "organcmnist": (11, 1, "CC BY 4.0"),
     "organsmnist": (11, 1, "CC BY 4.0"),
+}
+# flag -> official train / val / test images (medmnist 3.0 INFO "n_samples", the files of
+# zenodo record 10519652; MedMNIST v2 paper, Yang et al. 2023, Table 1).
+SPLITS = {
+    "pathmnist": (89_996, 10_004, 7_180),
+    "dermamnist": (7_007, 1_003, 2_005),
+    "octmnist": (97_477, 10_832, 1_000),
+    "pneumoniamnist": (4_708, 524, 624),
+    "retinamnist": (1_080, 120, 400),
+    "breastmnist": (546, 78, 156),
+    "bloodmnist": (11_959, 1_712, 3_421),
+    "tissuemnist": (165_466, 23_640, 47_280),
+    "organamnist": (34_561, 6_491, 17_778),
+    "organcmnist": (12_975, 2_392, 8_216),
+    "organsmnist": (13_932, 2_452, 8_827),
 }
 SIZES = (28, 64, 128, 224)
 VAL_MODES = ("pool", "validation", "drop")
@@ -115,3 +131,21 @@ def load_medmnist(
         meta={"flag": flag, "size": int(size), "licence": licence},
         **extra,
     )
+
+
+def _sizes(options: dict) -> Sizes:
+    """The official splits of `flag`; `val` decides where the validation split goes."""
+    flag, val = options["flag"], options["val"]
+    if flag not in FLAGS:
+        raise unknown_choice("dataset.flag", flag, FLAGS)
+    if val not in VAL_MODES:
+        raise unknown_choice("dataset.val", val, VAL_MODES)
+    classes, channels, _ = FLAGS[flag]
+    n_train, n_val, n_test = SPLITS[flag]
+    shape = square(channels, options["size"])
+    if val == "pool":
+        return Sizes(shape, n_train + n_val, n_test, classes)
+    return Sizes(shape, n_train, n_test, classes, val=n_val if val == "validation" else 0)
+
+
+MEDMNIST_DESCRIPTOR = Descriptor(_sizes, tuple({"flag": flag} for flag in FLAGS))

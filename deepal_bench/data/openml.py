@@ -15,12 +15,15 @@ import pandas as pd
 import torch
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor, Sizes, Unknown, held_out
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.errors import ConfigError
 from deepal_bench.typed import TestSize
 
 FORMATS = (".csv", ".parquet", ".arff")
+# data_id -> rows, input features, classes (FALCUN App. B Table 4: N, F - 1, C).
+KNOWN = {6: (16_000, 16, 26), 155: (829_201, 10, 10), 156: (800_000, 10, 5)}
 
 
 def _fetch(root: Path, options: dict) -> None:
@@ -128,3 +131,21 @@ def load_openml(
         num_classes=len(classes),
         meta={"raw": True, "classes": classes.tolist(), "source": str(table)},
     )
+
+
+def _sizes(options: dict) -> Sizes | Unknown:
+    """A known OpenML id split by `test_size`; a table from `path` or another id is not
+    known without reading it in full (CSV, ARFF and Parquet hold no row count and class
+    list that can be read without the table)."""
+    if options["path"]:
+        return Unknown(f"the size of table {options['path']} is known only by reading it")
+    if options["data_id"] not in KNOWN:
+        return Unknown(
+            f"OpenML data_id {options['data_id']} is not among the described ids "
+            f"({', '.join(map(str, KNOWN))})"
+        )
+    rows, features, classes = KNOWN[options["data_id"]]
+    return Sizes((features,), *held_out(rows, options["test_size"]), classes)
+
+
+OPENML_DESCRIPTOR = Descriptor(_sizes, tuple({"data_id": i} for i in KNOWN))

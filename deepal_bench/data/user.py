@@ -10,6 +10,7 @@ integer class indices (whole-number floats are accepted, fractions refused).
 `data.inputs.check_loaded` then checks rows against labels, label ranges and finiteness.
 """
 
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -17,10 +18,11 @@ import numpy as np
 import torch
 
 from deepal_bench.data.dataset import ALData
+from deepal_bench.data.descriptor import Descriptor, Sizes, Unknown, held_out, square
 from deepal_bench.data.folders import IMAGE_EXTENSIONS, image_files
 from deepal_bench.data.formats import read_images, read_npz, to_images
 from deepal_bench.data.inputs import integer_labels
-from deepal_bench.data.sources import Source, ensure, register_source
+from deepal_bench.data.sources import Source, ensure, register_source, resolve_root
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError
@@ -147,7 +149,10 @@ def load_npz(root: str | None = None, path: str | None = None) -> ALData:
         raise ConfigError(f"dataset 'npz': {file} has a split without rows; each needs some.")
     extra = {}
     if "x_val" in arrays:
-        extra = {"x_val": _array("x_val", arrays["x_val"]), "y_val": labels["y_val"]}
+        extra = {
+            "x_val": _array("x_val", arrays["x_val"]),
+            "y_val": torch.as_tensor(labels["y_val"]),
+        }
     if "groups_test" in arrays:
         extra["groups_test"] = torch.from_numpy(
             integer_labels("npz", "groups_test", arrays["groups_test"])
@@ -163,3 +168,77 @@ def load_npz(root: str | None = None, path: str | None = None) -> ALData:
         meta={"source": str(file)},
         **extra,
     )
+
+
+# -- descriptors: sizes read from the folder tree and the array headers -----------------------
+
+
+def _user_file(options: dict, default: str) -> Path:
+    """Where the loader looks: `path` (absolute, or under the root), else `<root>/default`."""
+    return resolve_root(options.get("root")) / (_absolute(options["path"]) or default)
+
+
+def _imagefolder_sizes(options: dict) -> Sizes | Unknown:
+    """Images counted per class folder (file names only, nothing decoded)."""
+    base = _user_file(options, "imagefolder")
+    if not (base / "train").is_dir():
+        return Unknown(f"no folder {base / 'train'}")
+    classes = sorted(p.name for p in (base / "train").iterdir() if p.is_dir())
+    n_train = len(_class_tree(base / "train", classes)[0])
+    if (base / "test").is_dir():
+        n_test = len(_class_tree(base / "test", classes)[0])
+    else:
+        n_train, n_test = held_out(n_train, options["test_size"])
+    n_val = len(_class_tree(base / "val", classes)[0]) if (base / "val").is_dir() else 0
+    shape = square(options["channels"], options["image_size"])
+    return Sizes(shape, n_train, n_test, len(classes), val=n_val)
+
+
+def _npy_shape(archive: zipfile.ZipFile, member: str) -> tuple[int, ...]:
+    """The shape in one .npy member's header (the array itself is not read)."""
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        reader = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        return tuple(reader(f)[0])
+
+
+def _npz_input_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """One input's shape as `_array` lays the arrays out."""
+    if len(shape) == 2:
+        return (shape[1],)
+    if len(shape) == 3:
+        return (1, shape[1], shape[2])
+    channels_last = shape[-1] in (1, 3) and shape[1] not in (1, 3)
+    return (shape[3], shape[1], shape[2]) if channels_last else tuple(shape[1:])
+
+
+def _npz_sizes(options: dict) -> Sizes | Unknown:
+    """Shapes from the array headers; the classes from the labels (largest + 1), the only
+    arrays read in full. A damaged file is `Unknown`, never an error."""
+    file = _user_file(options, "dataset.npz")
+    if not file.is_file():
+        return Unknown(f"no file {file}")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = set(archive.namelist())
+            shapes = {
+                key: _npy_shape(archive, f"{key}.npy")
+                for key in ("x_train", "x_test", "x_val")
+                if f"{key}.npy" in members
+            }
+        with np.load(file, allow_pickle=False) as arrays:
+            labels = [k for k in ("y_train", "y_test", "y_val") if k in arrays.files]
+            classes = max(int(arrays[k].max()) for k in labels) + 1
+        x_train, x_test = shapes["x_train"], shapes["x_test"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        return Unknown(f"{file} cannot be read ({type(err).__name__}: {err})")
+    n_val = shapes["x_val"][0] if "x_val" in shapes else 0
+    return Sizes(_npz_input_shape(x_train), x_train[0], x_test[0], classes, val=n_val)
+
+
+IMAGEFOLDER_DESCRIPTOR = Descriptor(_imagefolder_sizes, from_files="counted from the class folders")
+NPZ_DESCRIPTOR = Descriptor(_npz_sizes, from_files="read from the .npz array headers")

@@ -7,6 +7,7 @@ by torchvision's real downloaders; reading never goes through torchvision.
 Loaders return raw pixels in [0, 1]; `load_dataset` normalises them (DeepAL+ App. D.2).
 """
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import torch
 
 from deepal_bench.data.dataset import ALData
 from deepal_bench.data.derived import imbalance_indices
+from deepal_bench.data.descriptor import Descriptor, Sizes, fixed
 from deepal_bench.data.formats import read_idx, read_mat, read_pickle_batch, to_images
 from deepal_bench.data.sources import SOURCES, Source, ensure, register_source
 from deepal_bench.errors import unknown_choice
@@ -24,6 +26,10 @@ _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 _IDX_TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 EMNIST_CLASSES = {"byclass": 62, "bymerge": 47, "balanced": 47, "letters": 26, "digits": 10,
                   "mnist": 10}  # fmt: skip
+# Train / test images per EMNIST split (Cohen et al. 2017, Table II).
+EMNIST_SIZES = {"byclass": (697_932, 116_323), "bymerge": (697_932, 116_323),
+                "balanced": (112_800, 18_800), "letters": (124_800, 20_800),
+                "digits": (240_000, 40_000), "mnist": (60_000, 10_000)}  # fmt: skip
 CROP_FLIP = {"crop_pad": 4, "hflip": 0.5}  # DeepAL+ App. D.2 (CIFAR10/100)
 
 
@@ -115,6 +121,10 @@ def load_mnist_family(name: str, root: str | None = None, download: bool = False
     return raw_images(name, x_train, y_train, x_test, y_test, 10)
 
 
+MNIST_DESCRIPTOR = fixed((1, 28, 28), 60_000, 10_000, 10)
+FASHIONMNIST_DESCRIPTOR = fixed((1, 28, 28), 60_000, 10_000, 10)
+
+
 def load_emnist(root: str | None = None, download: bool = False, split: str = "byclass") -> ALData:
     """EMNIST (Cohen et al. 2017) by split; byclass has 697,932/116,323 images, 62 classes
     (DeepAL+ Table 3), balanced 131,600 images, 47 classes (FALCUN Table 4), letters 26
@@ -132,6 +142,16 @@ def load_emnist(root: str | None = None, download: bool = False, split: str = "b
         )
         parts += [x.transpose(-1, -2).contiguous(), y - 1 if split == "letters" else y]
     return raw_images("emnist", *parts, EMNIST_CLASSES[split], meta={"split": split})
+
+
+def _emnist_sizes(options: dict) -> Sizes:
+    split = options["split"]
+    if split not in EMNIST_CLASSES:
+        raise unknown_choice("dataset.split", split, EMNIST_CLASSES)
+    return Sizes((1, 28, 28), *EMNIST_SIZES[split], EMNIST_CLASSES[split])
+
+
+EMNIST_DESCRIPTOR = Descriptor(_emnist_sizes, tuple({"split": s} for s in EMNIST_SIZES))
 
 
 # --- CIFAR ----------------------------------------------------------------------------------
@@ -188,6 +208,9 @@ def load_cifar10(root: str | None = None, download: bool = False) -> ALData:
     return raw_images("cifar10", x_train, y_train, x_test, y_test, 10, augment=CROP_FLIP)
 
 
+CIFAR10_DESCRIPTOR = fixed((3, 32, 32), 50_000, 10_000, 10)
+
+
 def load_cifar10_imb(
     root: str | None = None,
     download: bool = False,
@@ -203,6 +226,16 @@ def load_cifar10_imb(
     return data
 
 
+def _cifar10_imb_sizes(options: dict) -> Sizes:
+    """Class c keeps floor(5,000 r_c / max r) of CIFAR-10's 5,000 training images per class."""
+    ratios = list(options["ratios"])
+    train = sum(math.floor(5_000 * r / max(ratios)) for r in ratios)
+    return Sizes((3, 32, 32), train, 10_000, 10)
+
+
+CIFAR10_IMB_DESCRIPTOR = Descriptor(_cifar10_imb_sizes)
+
+
 def load_cifar100(root: str | None = None, download: bool = False, labels: str = "fine") -> ALData:
     """CIFAR-100: 50,000 train / 10,000 test 3x32x32 images, 100 fine (or 20 coarse)
     classes; DeepAL+ App. D.2 augmentation (random crop, pad 4; horizontal flip)."""
@@ -214,6 +247,15 @@ def load_cifar100(root: str | None = None, download: bool = False, labels: str =
     x_test, y_test = _cifar_batches(path, _CIFAR100_FILES[1:], key)
     classes = 100 if labels == "fine" else 20
     return raw_images("cifar100", x_train, y_train, x_test, y_test, classes, augment=CROP_FLIP)
+
+
+def _cifar100_sizes(options: dict) -> Sizes:
+    if options["labels"] not in ("fine", "coarse"):
+        raise unknown_choice("dataset.labels", options["labels"], ("fine", "coarse"))
+    return Sizes((3, 32, 32), 50_000, 10_000, 100 if options["labels"] == "fine" else 20)
+
+
+CIFAR100_DESCRIPTOR = Descriptor(_cifar100_sizes, ({"labels": "fine"}, {"labels": "coarse"}))
 
 
 # --- SVHN -----------------------------------------------------------------------------------
@@ -251,3 +293,6 @@ def load_svhn(root: str | None = None, download: bool = False) -> ALData:
     x_train, y_train = _svhn_split(path / "train_32x32.mat")
     x_test, y_test = _svhn_split(path / "test_32x32.mat")
     return raw_images("svhn", x_train, y_train, x_test, y_test, 10)
+
+
+SVHN_DESCRIPTOR = fixed((3, 32, 32), 73_257, 26_032, 10)

@@ -36,6 +36,13 @@ class ALModel(nn.Module):
     head: nn.Linear
     mc_sampling: McSampling = "dropout"
     query_transform: QueryTransform = "none"
+    family = ""  # the architecture's name (default: the class name, lower case)
+
+    @property
+    def architecture(self) -> str:
+        """The architecture as cost tables key it (deepal-bench-plan's throughput table):
+        its family plus what changes its cost beyond FLOPs (ResNet18's stem, ...)."""
+        return self.family or type(self).__name__.lower()
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -18,6 +18,8 @@ class LeNet(ALModel):
     dropout layer.
     """
 
+    family = "lenet"
+
     def __init__(
         self,
         in_channels: int,

@@ -20,6 +20,8 @@ class MLP(ALModel):
     -> ReLU -> softmax). `dropout` 0 builds no dropout layer.
     """
 
+    family = "mlp"
+
     def __init__(
         self,
         input_shape: tuple[int, ...],

@@ -36,6 +36,8 @@ class _ResNet(BackboneClassifier):
 
 
 class ResNet18(_ResNet):
+    family = "resnet18"
+
     def __init__(
         self,
         in_channels: int,
@@ -60,6 +62,12 @@ class ResNet18(_ResNet):
             net.conv1 = nn.Sequential(nn.Conv2d(in_channels, 3, kernel_size=1), net.conv1)
         net.fc = nn.Identity()
         super().__init__(net, 512, num_classes, dropout)
+        self.stem = stem
+
+    @property
+    def architecture(self) -> str:
+        """`resnet18/cifar` or `resnet18/imagenet`: the stem changes the cost per FLOP."""
+        return f"{self.family}/{self.stem}"
 
 
 class ResNet50(_ResNet):
@@ -68,6 +76,8 @@ class ResNet50(_ResNet):
     DMLE §5.1 / the authors' code: ImageNet weights with the backbone frozen and a linear
     head (`pretrained: true`, `freeze: true`); images keep their size (32 px: 1x1 final map).
     """
+
+    family = "resnet50"
 
     def __init__(
         self,
@@ -95,3 +105,8 @@ class ResNet50(_ResNet):
         if self.frozen:
             self.backbone.eval()
         return self
+
+    @property
+    def architecture(self) -> str:
+        """`resnet50/frozen` for a frozen backbone (only the head trains), else `resnet50`."""
+        return f"{self.family}/frozen" if self.frozen else self.family

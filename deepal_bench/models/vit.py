@@ -14,6 +14,8 @@ from deepal_bench.models.weights import load_pretrained
 class SmallViT(ALModel):
     """Patch embedding + class token + pre-norm transformer encoder; embed = class token."""
 
+    family = "vit_small"
+
     def __init__(
         self,
         in_channels: int,
@@ -62,6 +64,8 @@ class SmallViT(ALModel):
 
 class ViTB16(BackboneClassifier):
     """torchvision vit_b_16 (224 px, 3 channels); optional ImageNet weights loaded offline."""
+
+    family = "vit_b_16"
 
     def __init__(self, num_classes: int, dropout: float = 0.1, pretrained: bool = False) -> None:
         net = torchvision.models.vit_b_16(weights=None, dropout=dropout)

@@ -10,7 +10,8 @@ Per selection kind the per-point term is (without the normaliser Z, App. A / Fig
   U_{τ−1} it was drawn from: r̃ = 1 + Σ_{x'∈U_{τ−1}∖{x}} σ((a(x') − a(x)) / T). The pool's
   scores are refreshed (without gradient) once per epoch, the selected point's score is
   differentiable at every step.
-- topk: approximated by the softmax form with coldness `topk_beta` (§4, App. I).
+- topk (any deterministic selection, `Selection.stochastic` false): approximated by the
+  softmax form with coldness `topk_beta` (§4, App. I).
 
 The acquisition a is the run's strategy score recomputed on the stored inputs with the
 current model at every step: the strategy's `differentiable_score()` on the eval-mode
@@ -36,13 +37,12 @@ from deepal_bench.kernels.distances import min_sq_dists
 from deepal_bench.kernels.gumbel import soft_ranks, suffix_log_normalisers
 from deepal_bench.kernels.numeric import EPS
 from deepal_bench.models.base import ALModel
-from deepal_bench.selection import SELECTIONS, Softmax, StochasticSelection
+from deepal_bench.selection import SELECTIONS, Softmax, SoftRank, StochasticSelection
 from deepal_bench.training.acquisition import DifferentiableScore, ScoreInput
 from deepal_bench.training.estimators import ESTIMATORS, Estimator, TrainContext, TrainStep
 from deepal_bench.training.inference import eval_mode, mc_dropout_mode
 from deepal_bench.typed import PositiveFloat, PositiveInt
 
-TOPK = "topk"
 _NEVER = torch.iinfo(torch.long).max
 
 
@@ -77,9 +77,11 @@ class Acquisition:
 
 
 def selection_for(kind: str, beta: float, topk_beta: float) -> StochasticSelection:
-    """The selection distribution of a record: its own, or for top-k the softmax form with
-    coldness `topk_beta` (DMLE §4, App. I)."""
-    if kind == TOPK:
+    """The selection distribution of a record: its own, or for a deterministic selection
+    (top-k) the softmax form with coldness `topk_beta` (DMLE §4, App. I)."""
+    if kind not in SELECTIONS:
+        raise ConfigError(f"estimator dmle cannot model selection kind '{kind}'.")
+    if not SELECTIONS.get(kind).stochastic:
         return Softmax(topk_beta)
     selection = SELECTIONS.build({"name": kind, "beta": beta})
     if not isinstance(selection, StochasticSelection):
@@ -132,7 +134,7 @@ class History:
             kinds += [r.kind] * len(idx)
             beta.append(torch.full((len(idx),), float(r.beta)))
         for kind in set(kinds):
-            if kind != TOPK and kind not in SELECTIONS:
+            if kind not in SELECTIONS:
                 raise ConfigError(f"estimator dmle cannot model selection kind '{kind}'.")
         rounds_t = torch.cat(rounds) if rounds else torch.zeros(0, dtype=torch.long)
         available = n - torch.searchsorted(torch.sort(round_of).values, rounds_t)
@@ -150,6 +152,8 @@ class History:
 @ESTIMATORS.register("dmle")
 class DMLE(Estimator):
     """Cross-entropy minus `lam` · the dependency term of eq. 11 (per N_L, see module doc)."""
+
+    extra_forward_passes = True
 
     def __init__(
         self,
@@ -219,7 +223,7 @@ class DMLE(Estimator):
         for kind, beta, rows in groups_of(kinds, hist.beta[sel].tolist()):
             rows = rows.to(a.device)
             selection = selection_for(kind, beta, self.topk_beta)
-            if kind == "softrank":
+            if isinstance(selection, SoftRank):
                 w[rows] = self._rank_log_probs(model, context, acq, hist, sel, a, tau, epoch,
                                                selection)[rows]  # fmt: skip
                 continue

@@ -54,9 +54,12 @@ class TrainStep:
 
 
 class Estimator:
-    """Base estimator: subclasses implement `loss`; `name` is set by the registry."""
+    """Base estimator: subclasses implement `loss`; `name` is set by the registry.
+    `extra_forward_passes`: the objective runs the model on more than the batch (DMLE
+    re-scores past selections), which deepal-bench-plan cannot count."""
 
     name = "base"
+    extra_forward_passes = False
 
     def check(self, score: DifferentiableScore | None, selection: Selection) -> None:
         """Fail at start-up when the strategy's score or the selection cannot serve this
