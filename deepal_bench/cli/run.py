@@ -5,6 +5,12 @@ Each job writes its records into `output_dir` (by default
 resumes it when interrupted and skips it when complete. Bad input ends with a one-paragraph
 error naming the key and the valid choices (exit status 2). In a sweep a failing job is
 logged and reported and the others still run; the sweep then exits with status 2.
+
+SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 (SLURM pre-emption, submitit's requeue signal) stop
+the run before its next commit and release its lock; the signal is then handed to the
+handler in place before (`results.stopping.hand_over`): the process dies of it (status
+128 + signal to a shell, as an unhandled signal would give), or a launcher's handler runs
+(submitit requeues the job). A sweep stops with its current job.
 """
 
 import logging
@@ -20,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from deepal_bench.errors import ConfigError
 from deepal_bench.paths import CONF_DIR
 from deepal_bench.results.identity import run_path
+from deepal_bench.results.stopping import Stopped, hand_over, stop_on_signals
 from deepal_bench.run.loop import run
 from deepal_bench.run.placement import from_hydra, scheduler_cpus
 from deepal_bench.run.store import LockLost
@@ -40,10 +47,18 @@ def _in_sweep() -> bool:
 
 def _lost(err: LockLost, output_dir: Path) -> str:
     return (
-        f"output_dir '{output_dir}' was taken over by {err} while this run held it (its "
-        f"heartbeat was judged stale); this process stopped writing. The other process "
-        f"continues the run."
+        f"this process lost the lock of output_dir '{output_dir}': {err}. It stopped before "
+        f"its next commit, so the records hold exactly what it had committed; a process "
+        f"that took the lock over continues the run, otherwise relaunch to resume it."
     )
+
+
+def _stopped(stop: Stopped, output_dir: Path) -> None:
+    log.warning(
+        "stopped by %s before the next commit; the lock of %s is released and its records "
+        "hold every round saved so far: a relaunch resumes at once, on any node",
+        stop, output_dir,
+    )  # fmt: skip
 
 
 def _run_path_resolver(*, _root_: DictConfig) -> str:
@@ -74,7 +89,11 @@ def _app(cfg: DictConfig) -> None:
     with open_dict(cfg):
         cfg.output_dir = str(output_dir)
     try:
-        state = run(cfg, output_dir, from_hydra())
+        with stop_on_signals():
+            state = run(cfg, output_dir, from_hydra())
+    except Stopped as stop:
+        _stopped(stop, output_dir)
+        hand_over()
     except (ConfigError, LockLost) as err:
         message = str(err) if isinstance(err, ConfigError) else _lost(err, output_dir)
         if not _in_sweep():

@@ -27,7 +27,6 @@ from deepal_bench.models import ALModel, build_model
 from deepal_bench.results import schema
 from deepal_bench.results.collect import Skipped, load_run
 from deepal_bench.results.identity import identity_json
-from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.run.budget import Budget
 from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolve_device
 from deepal_bench.run.settings import validate_config
@@ -138,7 +137,7 @@ def _run_owned(cfg: DictConfig, store: RunStore, placement: Placement) -> RunSta
     state = state or RunState()
     state.identity = identity_json(cfg)
     if cfg.store_predictions:
-        write_test_labels(store.path, exp.data.y_test.cpu().numpy())
+        store.write_test_labels(exp.data.y_test.cpu().numpy())
     for trial in range(state.trial, trials):
         if state.labeled is None:
             state.start_trial(trial)
@@ -292,7 +291,7 @@ class TrialRun:
     def record(self, rnd: int, new: torch.Tensor, pred: torch.Tensor, columns: dict) -> None:
         """Append this round's row, queried points (and predictions) to the state."""
         if self.exp.cfg.store_predictions:
-            write_predictions(self.store.path, self.trial, rnd, pred.cpu().numpy())
+            self.store.write_predictions(self.trial, rnd, pred.cpu().numpy())
         self.state.rounds.append(
             {"trial": self.trial, "seed": self.seed, "round": rnd,
              "n_labeled": self.pool.n_labeled, **columns}

@@ -8,18 +8,23 @@ before any record is written.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.data.catalogue import check_dataset
 from deepal_bench.models import check_model
+from deepal_bench.results.lock import LEASE_MAX, LEASE_MIN
 from deepal_bench.run.budget import Budget
 from deepal_bench.selection import SELECTIONS
 from deepal_bench.strategies import STRATEGIES
 from deepal_bench.training.estimators import ESTIMATORS
 from deepal_bench.training.trainer import TrainerConfig
-from deepal_bench.typed import PositiveFloat, PositiveInt, build_dataclass, check_fields
+from deepal_bench.typed import PositiveInt, Range, build_dataclass, check_fields
+
+# The lease of a run's lock, seconds: finite; long enough to renew it (10 heartbeats per
+# lease), at most a day. On NFS it must also exceed the attribute-cache time (docs/records.md).
+LockTimeout = Annotated[float, Range(ge=LEASE_MIN, le=LEASE_MAX)]
 
 GROUPS = ("dataset", "model", "strategy", "estimator", "selection", "budget", "trainer")
 
@@ -32,7 +37,7 @@ class RunSettings:
     seed: int
     device: Literal["auto", "cpu", "cuda"]
     threads: PositiveInt | Literal["auto"] | None
-    lock_timeout: PositiveFloat
+    lock_timeout: LockTimeout
     deterministic: bool
     progress: bool
     store_predictions: bool
