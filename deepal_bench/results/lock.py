@@ -371,12 +371,15 @@ class RunLock:
     def _take_over(self, stale: Sighting, mine: Path) -> bool:
         """Fence the stale holder and put our LOCK in its place; False when another
         process got there first (then our next judgement watches a whole lease)."""
+        stage = self.run_dir / stale.stage_name
         with deferred():
-            if not self._claim(self.run_dir / stale.stage_name, stale):
+            if not self._claim(stage, stale):
                 self._contested.add(stale.owner)
                 return False
             now = sight(self.path)
             if now is None or now.owner != stale.owner:
+                with contextlib.suppress(OSError):
+                    os.rmdir(stage)  # a folder we made to claim it (else already gone)
                 return False
             self._renewed = time.monotonic()
             try:
