@@ -38,7 +38,8 @@ class Injected:
 
     slow_save: float = 0.0  # seconds of sleep before every save of the state
     clock_ahead: float = 0.0  # seconds time.time() runs ahead
-    stop_before: tuple[str, int] | None = None  # SIGSTOP before the n-th rename onto this name
+    stop_at: tuple[str, int, str] | None = None  # (name, n, before|after): SIGSTOP at the
+    # n-th rename of a file onto this name, before or after it
     pause_break: float = 0.0  # seconds of sleep before breaking a stale lock
     pause_putback: float = 0.0  # ... and before linking LOCK back into place after that
     pause_heartbeat: tuple[str, float] | None = None  # (flag file, seconds): once it exists
@@ -105,13 +106,19 @@ def _wrap_os(injected: Injected) -> None:
             time.sleep(flag[1])
 
     def replace(src, dst, **kwargs):
+        name, nth, when = injected.stop_at or ("", 0, "")
+        stop = False
         if Path(src).name.startswith(".LOCK"):
             heartbeat_write()
-        elif injected.stop_before and Path(dst).name == injected.stop_before[0]:
+        elif Path(dst).name == name:
             state["seen"] += 1
-            if state["seen"] == injected.stop_before[1]:
-                os.kill(os.getpid(), signal.SIGSTOP)
-        return real["replace"](src, dst, **kwargs)
+            stop = state["seen"] == nth
+        if stop and when == "before":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        result = real["replace"](src, dst, **kwargs)
+        if stop and when == "after":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return result
 
     def rename(src, dst, **kwargs):
         before_break(src)
