@@ -44,6 +44,8 @@ class Injected:
     pause_putback: float = 0.0  # ... and before linking LOCK back into place after that
     pause_heartbeat: tuple[str, float] | None = None  # (flag file, seconds): once it exists
     fail_heartbeat: bool = False  # the heartbeat's writes fail with EIO
+    pause_in_commit: tuple[str, float] | None = None  # (marker file, seconds): while saving
+    # the state of round 1, touch the marker and sleep
 
 
 def cfg_yaml(out: Path, *overrides: str) -> str:
@@ -156,10 +158,27 @@ def _inject(injected: Injected) -> None:
             save(self, state)
 
         RunStore.save = slow_save
+    if injected.pause_in_commit:
+        _pause_in_commit(*injected.pause_in_commit)
     if injected.clock_ahead:
         real_time = time.time
         time.time = lambda: real_time() + injected.clock_ahead
     _wrap_os(injected)
+
+
+def _pause_in_commit(marker: str, seconds: float) -> None:
+    import torch
+
+    save, calls = torch.save, []
+
+    def slow_save(obj, f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            Path(marker).touch()
+            time.sleep(seconds)
+        return save(obj, f, *args, **kwargs)
+
+    torch.save = slow_save
 
 
 def run_child(cfg: str, injected: Injected = Injected()) -> None:

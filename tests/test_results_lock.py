@@ -3,6 +3,7 @@ reader's monotonic clock, fencing of a holder that lost it, and failing closed."
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import TINY, run_cli
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.results import schema
@@ -216,3 +218,16 @@ def test_a_run_left_locked_by_a_killed_job_resumes_and_says_so(tiny_cfg, caplog)
     assert f"took over the stale lock of node-3:{pid}" in caplog.text
     assert not (Path(cfg.output_dir) / schema.LOCK_FILE).exists()
     assert not list(Path(cfg.output_dir).glob(f"{STAGE_PREFIX}*"))
+
+
+@pytest.mark.parametrize("value", ["inf", "1e-9", "0.5", "100000"])
+def test_a_lock_timeout_out_of_range_is_one_paragraph_before_anything_is_written(
+    tmp_path, monkeypatch, capsys, value
+):
+    """lock_timeout=inf killed the heartbeat at start (a traceback); 1e-9 was accepted."""
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, *TINY, f"lock_timeout={value}", f"output_dir={out}") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert re.search(r"Invalid lock_timeout=\S+: it must be a number >= 1 and <= 86400\.", err)
+    assert not (out / schema.CONFIG_FILE).exists() and not (out / schema.LOCK_FILE).exists()
