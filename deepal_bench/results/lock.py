@@ -90,11 +90,10 @@ def _machine() -> str | None:
 def _process(pid: int) -> tuple[str, int] | None:
     """(state letter, start time in clock ticks since boot) of a process, None without /proc."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return fields[0], int(fields[19])
+    except (OSError, IndexError, ValueError):
         return None
-    fields = text.rpartition(")")[2].split()
-    return fields[0], int(fields[19])
 
 
 def _pid_alive(pid: int, started: int | None) -> bool:
@@ -296,7 +295,7 @@ class RunLock:
         """Make the staging folder and the LOCK to be linked into place (its fd kept)."""
         self._close()
         os.mkdir(self.stage)
-        mine = self.stage / schema.LOCK_FILE
+        mine = self.stage / f"{schema.LOCK_FILE}.next"  # a name no reader looks for
         self._fd = os.open(mine, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         os.write(self._fd, self._content())
         os.fsync(self._fd)
@@ -351,7 +350,7 @@ class RunLock:
         holder, lease = seen.holder, seen.lease(self.lease)
         if holder is not None and holder.is_gone() and seen.owner not in self._contested:
             return seen
-        log.warning(
+        log.info(
             "%s is locked by %s; taking it over if its heartbeat stands still for its lease of "
             "%g s", self.run_dir, seen.describe(), lease,
         )  # fmt: skip
