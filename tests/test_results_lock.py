@@ -74,6 +74,15 @@ def test_a_dead_pid_on_this_machine_is_taken_over_at_once(tmp_path):
     lock.release()
 
 
+def test_a_killed_job_of_an_older_version_on_this_host_is_taken_over_at_once(tmp_path):
+    """Its LOCK records no lease, machine or start time: the host name and pid decide."""
+    write_lock(tmp_path, socket.gethostname(), dead_pid(), time.time())
+    lock, waited = acquire_timed(tmp_path, 3600)
+    assert waited < 1 and lock.took_over.holder.lease is None
+    lock.release()
+    assert list(tmp_path.iterdir()) == []  # its claim folder is gone with ours
+
+
 def test_a_reused_pid_is_not_its_holder(tmp_path):
     """The pid runs (this process), but not since the holder's start time."""
     write_lock(tmp_path, socket.gethostname(), os.getpid(), time.time(), lease=3600,
@@ -116,7 +125,7 @@ def test_the_heartbeat_advances_in_place_and_a_takeover_is_noticed(tmp_path):
     first = sight(tmp_path / schema.LOCK_FILE)
     time.sleep(0.35)
     later = sight(tmp_path / schema.LOCK_FILE)
-    assert later.holder.beat >= 2 and later.inode == first.inode  # rewritten in place
+    assert later.holder.beat > first.holder.beat and later.inode == first.inode  # in place
     # Someone judged us stale: our staging folder is fenced and LOCK replaced.
     (tmp_path / f"{STAGE_PREFIX}{lock.me.token}").rename(tmp_path / "fenced")
     write_lock(tmp_path, "node-2", 7, time.time(), lease=60)

@@ -107,7 +107,7 @@ def test_of_two_processes_breaking_a_stale_lock_exactly_one_gets_it(tmp_path, re
     stale(out)
     cfg = cfg_yaml(out, "lock_timeout=1")
     late = start(run_child, cfg, Injected(pause_break=1.5, pause_putback=1.2))
-    prompt = start(run_child, cfg, Injected(slow_save=0.5))
+    prompt = start(run_child, cfg, Injected(slow_save=1.0))
     assert finish(late, prompt) == [REFUSED, 0]
     assert not (out / schema.LOCK_FILE).exists() and not list(out.glob(".lock-*"))
     assert_same_records(out, reference)
