@@ -421,6 +421,7 @@ class RunLock:
                     remove_tree(fenced)
         now = sight(self.path)
         if not self.stage.is_dir() or now is None or now.inode != self._inode():
+            self._held = False  # LOCK is another's, or about to be: not ours to remove
             raise LockHeld("another process that took the lock at the same moment")
 
     def _inode(self) -> tuple[int, int]:
