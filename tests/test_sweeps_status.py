@@ -5,6 +5,7 @@ import hashlib
 import itertools
 import json
 import pickle
+import re
 import shlex
 import shutil
 import socket
@@ -52,9 +53,9 @@ def interrupted_run(cfg, monkeypatch) -> Path:
     return Path(cfg.output_dir)
 
 
-def write_lock(path: Path, host: str, pid: int, since: float, heartbeat: float) -> None:
+def write_lock(path: Path, host: str, pid: int, since: float, heartbeat: float, **more) -> None:
     lock = {"host": host, "pid": pid, "token": "0123456789abcdef", "since": since,
-            "heartbeat": heartbeat}  # fmt: skip
+            "heartbeat": heartbeat, **more}  # fmt: skip
     (path / schema.LOCK_FILE).write_text(json.dumps(lock))
 
 
@@ -95,7 +96,7 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     for copy in copies.values():
         shutil.copytree(interrupted, copy)
     now = time.time()
-    write_lock(copies["stale_host"], "node17", 41233, now - 7200, now - 3600)
+    write_lock(copies["stale_host"], "node17", 41233, now - 7200, now - 3600, lease=1)
     pid = dead_pid()
     write_lock(copies["stale_dead"], socket.gethostname(), pid, now - 60, now)
     damaged = sweep / "damaged"
@@ -115,9 +116,17 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
     (sweep / "empty" / ".hydra").mkdir(parents=True)
     before = tree(sweep)
     refuse_unpickling(monkeypatch)
-    with RunLock(copies["running"]) as lock:
+    with RunLock(copies["running"], lease=1) as lock:
         out = status_out(capsys, sweep)
     code = f"  [{read_provenance(complete).describe()}]"  # each run with records ends with it
+    silent = out.pop(6)
+    assert re.fullmatch(
+        rf"stale        {re.escape(str(copies['stale_host']))}: trial 1/2, round 0/2 done; "
+        rf"lock of node17:41233 since {local(now - 7200)}, no heartbeat in 0\.\d s of "
+        "watching; a relaunch resumes it once the lock has stood still for its lease of 1 s"
+        + re.escape(code),
+        silent,
+    )
     assert out == [
         f"complete     {complete}: 2 trials{code}",
         f"damaged      {damaged}: rounds.csv column accuracy holds values outside [0, 1]{code}",
@@ -129,24 +138,34 @@ def test_every_state_of_a_run_directory_one_line_each_then_totals(
         f"stale        {copies['stale_dead']}: trial 1/2, round 0/2 done; lock of "
         f"{socket.gethostname()}:{pid} since {local(now - 60)}, its process is gone; resumes "
         f"on relaunch{code}",
-        f"stale        {copies['stale_host']}: trial 1/2, round 0/2 done; lock of "
-        f"node17:41233 since {local(now - 7200)}, no heartbeat for 60 min; resumes on "
-        f"relaunch{code}",
         "7 runs: 1 complete, 1 in progress, 3 stale, 1 damaged, 1 failed",
     ]
     assert tree(sweep) == before  # nothing written, nothing removed
 
 
-def test_lock_timeout_decides_when_a_silent_holder_is_stale(tmp_path, capsys):
-    path = tmp_path / "run"
-    path.mkdir()
+def test_a_lock_is_judged_by_its_heartbeat_never_by_the_clocks(tmp_path, capsys):
+    """A heartbeat written by a clock a day ahead is stale once it stands still; a live
+    holder is in progress; a LOCK of an older version (no lease recorded) is watched for
+    the lease given by --lock-timeout."""
+    future, old, live = (tmp_path / name for name in ("future", "old", "live"))
+    for path in (future, old, live):
+        path.mkdir()
     now = time.time()
-    write_lock(path, "node17", 41233, now - 1000, now - 600)
-    assert status_out(capsys, tmp_path)[0].startswith("stale")  # the default 300 s
-    assert status_out(capsys, tmp_path, "--lock-timeout", 900)[0] == (
-        f"in progress  {path}: no round recorded yet; held by node17:41233 since "
-        f"{local(now - 1000)}"
+    write_lock(future, "node17", 41233, now, now + 86400, lease=1)
+    write_lock(old, "node18", 41234, now, now)
+    with RunLock(live, lease=1) as lock:
+        out = status_out(capsys, tmp_path, "--lock-timeout", 1)
+    assert re.fullmatch(
+        rf"stale        {re.escape(str(future))}: no round recorded yet; lock of node17:41233 "
+        rf"since {local(now)}, no heartbeat in 0\.\d s of watching; a relaunch resumes it "
+        "once the lock has stood still for its lease of 1 s",
+        out[0],
     )
+    assert out[1] == (
+        f"in progress  {live}: no round recorded yet; held by {socket.gethostname()}:"
+        f"{lock.me.pid} since {local(lock.me.since)}"
+    )
+    assert out[2].startswith(f"stale        {old}: no round recorded yet; lock of node18:41234")
 
 
 def test_a_run_that_failed_for_real_shows_its_error(tmp_path, monkeypatch, capsys):

@@ -8,6 +8,12 @@ it was: the job log is created by its first record, which the run logs once ever
 passed, and Hydra's `.hydra/` is written here beside the records once the checks pass
 (`hydra.output_subdir: null` keeps Hydra from writing it before them). In a sweep a failing
 job is reported and the others still run; the sweep then exits with status 2.
+
+SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 (SLURM pre-emption, submitit's requeue signal) stop
+the run before its next commit and release its lock; the signal is then handed to the
+handler in place before (`results.stopping.hand_over`): the process dies of it (status
+128 + signal to a shell, as an unhandled signal would give), or a launcher's handler runs
+(submitit requeues the job). A sweep stops with its current job.
 """
 
 import logging
@@ -24,6 +30,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.paths import CONF_DIR
 from deepal_bench.results import schema
 from deepal_bench.results.identity import run_path
+from deepal_bench.results.stopping import Stopped, hand_over, stop_on_signals
 from deepal_bench.run.loop import run
 from deepal_bench.run.placement import from_hydra, scheduler_cpus
 from deepal_bench.run.store import LockLost
@@ -60,10 +67,18 @@ def _in_sweep() -> bool:
 
 def _lost(err: LockLost, output_dir: Path) -> str:
     return (
-        f"output_dir '{output_dir}' was taken over by {err} while this run held it (its "
-        f"heartbeat was judged stale); this process stopped writing. The other process "
-        f"continues the run."
+        f"this process lost the lock of output_dir '{output_dir}': {err}. It stopped before "
+        f"its next commit, so the records hold exactly what it had committed; a process "
+        f"that took the lock over continues the run, otherwise relaunch to resume it."
     )
+
+
+def _stopped(stop: Stopped, output_dir: Path) -> None:
+    log.warning(
+        "stopped by %s before the next commit; the lock of %s is released and its records "
+        "hold every round saved so far: a relaunch resumes at once, on any node",
+        stop, output_dir,
+    )  # fmt: skip
 
 
 def _run_path_resolver(*, _root_: DictConfig) -> str:
@@ -121,7 +136,11 @@ def _app(cfg: DictConfig) -> None:
     with open_dict(cfg):
         cfg.output_dir = str(output_dir)
     try:
-        state = run(cfg, output_dir, from_hydra(), lambda: _save_hydra_outputs(cfg, output_dir))
+        with stop_on_signals():
+            state = run(cfg, output_dir, from_hydra(), lambda: _save_hydra_outputs(cfg, output_dir))
+    except Stopped as stop:
+        _stopped(stop, output_dir)
+        hand_over()
     except (ConfigError, LockLost) as err:
         message = str(err) if isinstance(err, ConfigError) else _lost(err, output_dir)
         if not _in_sweep():

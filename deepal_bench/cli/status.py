@@ -8,6 +8,7 @@ from pathlib import Path
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
+from deepal_bench.results.lock import LockWatch
 from deepal_bench.sweeps.expand import Job, expand
 from deepal_bench.sweeps.status import (
     DEFAULT_LOCK_TIMEOUT,
@@ -38,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("results_dirs", nargs="+", type=Path, metavar="RESULTS_DIR")
     parser.add_argument(
         "--lock-timeout", type=float, default=None, metavar="S",
-        help="seconds without a heartbeat after which a lock is stale (default: each run's "
-        f"own lock_timeout, else {DEFAULT_LOCK_TIMEOUT:g})",
+        help="the lease assumed for a LOCK that records none, written by an older version "
+        f"(default: each run's own lock_timeout, else {DEFAULT_LOCK_TIMEOUT:g})",
     )  # fmt: skip
     return parser
 
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
         if not root.is_dir():
             _fail(f"RESULTS_DIR '{root}' is not a folder")
     jobs = _expected_jobs(expect) if expect is not None else None
-    statuses = [run_status(path, args.lock_timeout) for path in find_run_dirs(args.results_dirs)]
+    paths = find_run_dirs(args.results_dirs)
+    watch = LockWatch(paths)  # every LOCK watched at once
+    statuses = [run_status(path, args.lock_timeout, watch) for path in paths]
     for status in statuses:
         print(status.line())
     print(totals(statuses))

@@ -1,9 +1,12 @@
-"""Atomic writes: write to a temporary file in the same folder, fsync, then rename.
+"""Atomic writes: write to a temporary file, fsync, then rename it into place.
 
-Files get the permissions a plain `open` would give (0666 minus the umask), so colleagues
-can read a shared results folder; `mkstemp` alone would make them 0600. A write killed
-before its rename leaves a `.<name>.<random>.tmp` file, which `remove_temp_files` deletes
-(under the run's lock) on the next start.
+The temporary file lies in `stage` when given (a run's writes: the lock holder's staging
+folder, so that a holder fenced by a takeover cannot rename anything into place, see
+`results.lock`), else in the target's folder. Files get the permissions a plain `open`
+would give (0666 minus the umask), so colleagues can read a shared results folder;
+`mkstemp` alone would make them 0600. A write killed before its rename leaves a
+`.<name>.<random>.tmp` file, which the next holder deletes with its staging folder (or
+`remove_temp_files`, for those next to the target).
 """
 
 import os
@@ -25,9 +28,10 @@ def _umask() -> int:
     return mask
 
 
-def _atomic(path: Path, write: Callable[[IO], None], mode: str) -> None:
+def _atomic(path: Path, write: Callable[[IO], None], mode: str, stage: Path | None) -> None:
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=schema.TEMP_SUFFIX)
+    folder = path.parent if stage is None else stage
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=schema.TEMP_SUFFIX)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
@@ -41,20 +45,27 @@ def _atomic(path: Path, write: Callable[[IO], None], mode: str) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda h: h.write(text), "w")
+def atomic_write_text(path: Path, text: str, stage: Path | None = None) -> None:
+    _atomic(path, lambda h: h.write(text), "w", stage)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    _atomic(path, lambda h: h.write(data), "wb")
+def atomic_write_bytes(path: Path, data: bytes, stage: Path | None = None) -> None:
+    _atomic(path, lambda h: h.write(data), "wb", stage)
 
 
-def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
-    _atomic(path, lambda h: frame.to_csv(h, index=False), "w")
+def atomic_write_csv(path: Path, frame: pd.DataFrame, stage: Path | None = None) -> None:
+    _atomic(path, lambda h: frame.to_csv(h, index=False), "w", stage)
 
 
-def atomic_torch_save(path: Path, obj: object) -> None:
-    _atomic(path, lambda h: torch.save(obj, h), "wb")
+def atomic_torch_save(path: Path, obj: object, stage: Path | None = None) -> None:
+    _atomic(path, lambda h: torch.save(obj, h), "wb", stage)
+
+
+def remove_through(path: Path, stage: Path) -> None:
+    """Delete `path` by renaming it into `stage` first (fails once `stage` was fenced)."""
+    aside = Path(stage) / f".{Path(path).name}.removed"
+    os.rename(path, aside)
+    aside.unlink()
 
 
 def remove_temp_files(run_dir: Path) -> list[Path]:
@@ -70,9 +81,9 @@ def remove_temp_files(run_dir: Path) -> list[Path]:
 DONE_PATTERN = re.compile(r"(\d+) trials complete\n?")
 
 
-def write_done(run_dir: Path, trials: int) -> None:
+def write_done(run_dir: Path, trials: int, stage: Path | None = None) -> None:
     """The completion marker: written last, once the records agree with the state."""
-    atomic_write_text(Path(run_dir) / schema.DONE_FILE, f"{trials} trials complete\n")
+    atomic_write_text(Path(run_dir) / schema.DONE_FILE, f"{trials} trials complete\n", stage)
 
 
 def read_done(run_dir: Path) -> int | None:

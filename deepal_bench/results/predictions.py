@@ -16,20 +16,25 @@ from deepal_bench.results.io import atomic_write_bytes
 _NAME = re.compile(r"trial(\d+)-round(\d+)\.npy")
 
 
-def _write_npy(path: Path, array: np.ndarray) -> None:
+def _write_npy(path: Path, array: np.ndarray, stage: Path | None) -> None:
     buffer = io.BytesIO()
     np.save(buffer, array)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), stage)
 
 
-def write_test_labels(run_dir: Path, labels: np.ndarray) -> None:
-    _write_npy(Path(run_dir) / schema.PREDICTIONS_DIR / schema.TEST_LABELS_FILE, labels)
+def write_test_labels(run_dir: Path, labels: np.ndarray, stage: Path | None = None) -> None:
+    """The test labels (through the lock holder's staging folder `stage`, see results.io)."""
+    _write_npy(Path(run_dir) / schema.PREDICTIONS_DIR / schema.TEST_LABELS_FILE, labels, stage)
 
 
-def write_predictions(run_dir: Path, trial: int, round_: int, pred: np.ndarray) -> None:
+def write_predictions(
+    run_dir: Path, trial: int, round_: int, pred: np.ndarray, stage: Path | None = None
+) -> None:
+    """One round's test predictions (through `stage`, as `write_test_labels`)."""
     name = schema.PREDICTIONS_PATTERN.format(trial=trial, round=round_)
-    _write_npy(Path(run_dir) / schema.PREDICTIONS_DIR / name, np.asarray(pred, dtype=np.int32))
+    array = np.asarray(pred, dtype=np.int32)
+    _write_npy(Path(run_dir) / schema.PREDICTIONS_DIR / name, array, stage)
 
 
 def read_predictions(run_dir: Path) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]] | None:

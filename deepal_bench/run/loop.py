@@ -31,7 +31,6 @@ from deepal_bench.models import ALModel, build_model
 from deepal_bench.results import schema
 from deepal_bench.results.collect import Skipped, load_run
 from deepal_bench.results.identity import identity_json
-from deepal_bench.results.predictions import write_predictions, write_test_labels
 from deepal_bench.run.budget import Budget
 from deepal_bench.run.placement import ALONE, Placement, configure_torch, resolve_device
 from deepal_bench.run.provenance import session, utc_now
@@ -167,7 +166,7 @@ def _run_owned(
     state.identity = identity_json(cfg)
     state.launch_trials, state.query_rounds = trials, exp.budget.rounds
     if settings.run.store_predictions:
-        write_test_labels(store.path, exp.data.y_test.cpu().numpy())
+        store.write_test_labels(exp.data.y_test.cpu().numpy())
     launch = Launch(exp.device, started)
     for trial in range(state.trial, trials):
         if state.labeled is None:
@@ -352,7 +351,7 @@ class TrialRun:
     def record(self, rnd: int, new: torch.Tensor, pred: torch.Tensor, columns: dict) -> None:
         """Append this round's row, queried points (and predictions) to the state."""
         if self.exp.settings.run.store_predictions:
-            write_predictions(self.store.path, self.trial, rnd, pred.cpu().numpy())
+            self.store.write_predictions(self.trial, rnd, pred.cpu().numpy())
         self.state.rounds.append(
             {"trial": self.trial, "seed": self.seed, "round": rnd,
              "n_labeled": self.pool.n_labeled, **columns}

@@ -19,7 +19,7 @@ validated like a built-in; the options passed on never include `_target_`.
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,6 +28,7 @@ from deepal_bench.data.catalogue import check_dataset
 from deepal_bench.errors import ConfigError
 from deepal_bench.models import MODELS, ALModel, check_model
 from deepal_bench.registry import TARGET, Registry
+from deepal_bench.results.lock import LEASE_MAX, LEASE_MIN
 from deepal_bench.run.budget import Budget
 from deepal_bench.run.placement import available_cores
 from deepal_bench.run.tracking import check_logger
@@ -37,13 +38,17 @@ from deepal_bench.training.estimators import ESTIMATORS, Estimator
 from deepal_bench.training.trainer import TrainerConfig
 from deepal_bench.typed import (
     SEED_LIMIT,
-    PositiveFloat,
     PositiveInt,
+    Range,
     Seed,
     build_dataclass,
     check_fields,
     check_value,
 )
+
+# The lease of a run's lock, seconds: finite; long enough to renew it (10 heartbeats per
+# lease), at most a day. On NFS it must also exceed the attribute-cache time (docs/records.md).
+LockTimeout = Annotated[float, Range(ge=LEASE_MIN, le=LEASE_MAX)]
 
 GROUPS = (
     "dataset", "model", "strategy", "estimator", "selection", "budget", "trainer", "logger",
@@ -59,7 +64,7 @@ class RunSettings:
     seed: Seed
     device: Literal["auto", "cpu", "cuda"]
     threads: PositiveInt | Literal["auto"] | None
-    lock_timeout: PositiveFloat
+    lock_timeout: LockTimeout
     deterministic: bool
     progress: bool
     store_predictions: bool

@@ -10,13 +10,22 @@ file), and `DONE` is written last, only when the CSVs agree with a state whose t
 all finished. `config.yaml` is written once, after every validation; later starts check
 that they ask for the same run (against `config.yaml` and against the identity stored in
 the state).
+
+Every write is a commit (`_commit`): the lock's lease is checked first, the file is renamed
+into place out of the lock holder's staging folder (so that a process whose lock was taken
+over cannot make a write visible, see `results.lock`), and a stop signal arriving meanwhile
+waits until the commit is done (`results.stopping`).
 """
 
+import contextlib
+import errno
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 import yaml
@@ -31,9 +40,12 @@ from deepal_bench.results.io import (
     atomic_write_text,
     read_done,
     remove_temp_files,
+    remove_through,
     write_done,
 )
 from deepal_bench.results.lock import LockHeld, LockLost, RunLock
+from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.results.stopping import deferred
 from deepal_bench.run.progress import Progress
 from deepal_bench.run.provenance import provenance_text
 from deepal_bench.selection import SelectionRecord
@@ -119,7 +131,7 @@ class RunStore:
 
     def __init__(self, path: Path, lock_timeout: float = 300.0) -> None:
         self.path = Path(path)
-        self.lock = RunLock(self.path, timeout=lock_timeout)
+        self.lock = RunLock(self.path, lease=lock_timeout)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -134,9 +146,10 @@ class RunStore:
         except LockHeld as held:
             raise ConfigError(
                 f"output_dir '{self.path}' is in use by {held} (lock file "
-                f"{self.file(schema.LOCK_FILE)}); wait for it to finish, or if that process "
-                f"is gone on another host, rerun after lock_timeout={self.lock.timeout:g} s "
-                f"without its heartbeat."
+                f"{self.file(schema.LOCK_FILE)}). Wait for it to finish, or stop it (on "
+                f"SIGTERM it stops before its next commit and releases the lock). If it is "
+                f"killed without releasing it, a relaunch watches its heartbeat and takes "
+                f"over once the heartbeat has stood still for that lease."
             ) from held
         except OSError as err:
             raise ConfigError(f"output_dir '{self.path}' cannot be written: {err}.") from err
@@ -147,6 +160,23 @@ class RunStore:
 
     def close(self) -> None:
         self.lock.release()
+
+    @contextlib.contextmanager
+    def _commit(self) -> Iterator[Path]:
+        """One commit: the lease checked, writes renamed out of the holder's staging
+        folder (yielded), stop signals held back until it is done. A write refused because
+        the folder was fenced is a LockLost."""
+        with deferred():
+            self.lock.check()
+            try:
+                yield self.lock.stage
+            except OSError as err:
+                if err.errno != errno.ESTALE and self.lock.stage.is_dir():
+                    raise
+                raise LockLost(
+                    f"its staging folder was removed by a process that took the lock over "
+                    f"({err.strerror}); nothing more was written"
+                ) from err
 
     # -- identity ----------------------------------------------------------------------
 
@@ -196,8 +226,20 @@ class RunStore:
     def write_config(self, cfg: DictConfig) -> None:
         """Write config.yaml once (the run's identity; trial counts live in DONE)."""
         if not self.file(schema.CONFIG_FILE).exists():
-            self.lock.check()
-            atomic_write_text(self.file(schema.CONFIG_FILE), OmegaConf.to_yaml(cfg, resolve=True))
+            self.write_text(schema.CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+
+    def write_text(self, name: str, text: str) -> None:
+        """Commit `text` as the file `name` of the run directory."""
+        with self._commit() as stage:
+            atomic_write_text(self.file(name), text, stage)
+
+    def write_test_labels(self, labels: np.ndarray) -> None:
+        with self._commit() as stage:
+            write_test_labels(self.path, labels, stage)
+
+    def write_predictions(self, trial: int, round_: int, pred: np.ndarray) -> None:
+        with self._commit() as stage:
+            write_predictions(self.path, trial, round_, pred, stage)
 
     # -- state and records -------------------------------------------------------------
 
@@ -219,10 +261,10 @@ class RunStore:
             ) from err
 
     def save(self, state: RunState) -> None:
-        """Persist the state, then the CSVs derived from it."""
-        self.lock.check()
-        atomic_torch_save(self.file(schema.STATE_FILE), state.to_plain())
-        self.write_records(state)
+        """Persist the state, then the CSVs derived from it (one commit)."""
+        with self._commit() as stage:
+            atomic_torch_save(self.file(schema.STATE_FILE), state.to_plain(), stage)
+            self.write_records(state)
 
     def write_records(self, state: RunState, only_changed: bool = False) -> list[str]:
         """Write the records derived from `state` (or only those that differ from it);
@@ -232,8 +274,7 @@ class RunStore:
             path = self.file(name)
             if only_changed and _same_text(path, text):
                 continue
-            self.lock.check()
-            atomic_write_text(path, text)
+            self.write_text(name, text)
             written.append(name)
         return written
 
@@ -247,16 +288,17 @@ class RunStore:
         changed = self.write_records(state, only_changed=True)
         done = self.completed_trials()
         if done and (done > state.finished_trials() or state.labeled is not None):
-            self.file(schema.DONE_FILE).unlink()
+            with self._commit() as stage:
+                remove_through(self.file(schema.DONE_FILE), stage)
             changed.append(schema.DONE_FILE)
         return changed
 
     def mark_complete(self, state: RunState, trials: int) -> None:
         """Drop the resumable weights, make the CSVs agree, then write the marker last."""
         state.model_state, state.labeled, state.strategy_state = None, None, None
-        self.save(state)
-        self.lock.check()
-        write_done(self.path, trials)
+        with self._commit() as stage:
+            self.save(state)
+            write_done(self.path, trials, stage)
 
 
 def _record_frames(state: RunState) -> dict[str, pd.DataFrame]:

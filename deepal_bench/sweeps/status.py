@@ -3,9 +3,13 @@
 One line per run directory below the given folders, then totals per state:
 
 - `complete`: `DONE` readable and the records pass the report's checks (`results.checks`);
-- `in progress`: a `LOCK` whose holder is live (its host:pid, the last recorded round);
-- `stale`: a `LOCK` whose holder is stale (`Holder.is_stale`), or no lock and unfinished
-  records (interrupted); either resumes on relaunch;
+- `in progress`: a `LOCK` whose heartbeat advances while watched (its host:pid, the last
+  recorded round);
+- `stale`: a `LOCK` whose holder's process is gone from this machine, or whose heartbeat
+  stood still while watched (`results.lock.LockWatch`: up to two heartbeat intervals of
+  its holder, 20 s at most; wall clocks are never compared), or no lock and unfinished
+  records (interrupted); either resumes on relaunch (after the holder's lease for a
+  silent one);
 - `damaged`: `DONE` present but the records fail the checks, or a file cannot be read;
 - `failed`: no lock, no `DONE`, and the job log (Hydra's `deepal-bench.log`) ends with an
   ERROR line, which is shown.
@@ -31,7 +35,6 @@ import csv
 import os
 import re
 import shlex
-import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +45,7 @@ from deepal_bench.results import schema
 from deepal_bench.results.checks import expected_rounds
 from deepal_bench.results.collect import Run, load_run
 from deepal_bench.results.io import read_done
-from deepal_bench.results.lock import UNREADABLE_GRACE, Holder, read_holder
+from deepal_bench.results.lock import LockWatch
 from deepal_bench.results.provenance import UNKNOWN_CODE, read_provenance
 from deepal_bench.run.progress import Progress, UnreadableProgress, read_progress
 from deepal_bench.sweeps.expand import Job
@@ -54,7 +57,7 @@ COMPLETE, IN_PROGRESS, STALE, DAMAGED, FAILED = (
     "complete", "in progress", "stale", "damaged", "failed",
 )  # fmt: skip
 STATES = (COMPLETE, IN_PROGRESS, STALE, DAMAGED, FAILED)
-DEFAULT_LOCK_TIMEOUT = 300.0  # conf/config.yaml `lock_timeout`
+DEFAULT_LOCK_TIMEOUT = 300.0  # conf/config.yaml `lock_timeout`: the lease of a LOCK without one
 # Hydra's default job-log format: `[time][logger][LEVEL] - message`; other lines continue
 # the record above them (tracebacks).
 LOG_RECORD = re.compile(r"\[[^\]]*\]\[[^\]]*\]\[([A-Z]+)\] - (.*)")
@@ -180,7 +183,8 @@ def code(path: Path) -> str | None:
 
 
 def _lock_timeout(path: Path, given: float | None) -> float:
-    """`given`, else the run's own `lock_timeout` (its config.yaml), else the default."""
+    """The lease assumed for a LOCK that records none: `given`, else the run's own
+    `lock_timeout` (its config.yaml), else the default."""
     if given is not None:
         return given
     try:
@@ -194,31 +198,26 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-
-
-def _locked(path: Path, timeout: float) -> RunStatus:
+def _locked(path: Path, lease: float, watch: LockWatch) -> RunStatus:
     """The state of a run directory holding a LOCK: in progress or stale."""
-    lock = path / schema.LOCK_FILE
-    holder: Holder | None = read_holder(lock)
-    now = time.time()
+    looked = watch.liveness(path, lease)
+    if looked is None or looked.state == "released":  # released while we looked
+        return _state(path, lease, watch)
     where = _progress_or_why(path)
-    if holder is None:
-        try:
-            age = now - lock.stat().st_mtime
-        except FileNotFoundError:  # released while we looked
-            return _state(path, timeout)
-        if age < UNREADABLE_GRACE:
-            return RunStatus(path, IN_PROGRESS, f"{where}; a process is taking its lock")
-        return RunStatus(path, STALE, f"{where}; unreadable lock file, resumes on relaunch")
-    if not holder.is_stale(timeout, now):
-        return RunStatus(path, IN_PROGRESS, f"{where}; held by {holder.describe()}")
-    silent = now - holder.heartbeat
-    why = f"no heartbeat for {_duration(silent)}" if silent > timeout else "its process is gone"
+    holder, lease = looked.seen.holder, looked.seen.lease(lease)
+    if looked.state == "live":
+        what = f"held by {holder.describe()}" if holder else "a process is taking its lock"
+        return RunStatus(path, IN_PROGRESS, f"{where}; {what}")
+    if looked.state == "gone":
+        return RunStatus(
+            path, STALE, f"{where}; lock of {holder.describe()}, its process is gone; resumes "
+            "on relaunch",
+        )  # fmt: skip
+    lock = f"lock of {holder.describe()}" if holder else "unreadable lock file"
     return RunStatus(
-        path, STALE, f"{where}; lock of {holder.describe()}, {why}; resumes on relaunch"
-    )
+        path, STALE, f"{where}; {lock}, no heartbeat in {looked.watched:.1f} s of watching; a "
+        f"relaunch resumes it once the lock has stood still for its lease of {lease:g} s",
+    )  # fmt: skip
 
 
 def _finished(path: Path) -> RunStatus:
@@ -249,16 +248,19 @@ def _unfinished(path: Path, tail: LogTail) -> RunStatus:
     return RunStatus(path, STALE, f"interrupted at {where}, resumes on relaunch")
 
 
-def run_status(path: Path, lock_timeout: float | None = None) -> RunStatus:
-    """The state of one run directory (`lock_timeout` None: the run's own setting), with
-    the code that computed its rounds."""
-    return replace(_state(path, lock_timeout), code=code(path))
+def run_status(
+    path: Path, lock_timeout: float | None = None, watch: LockWatch | None = None
+) -> RunStatus:
+    """The state of one run directory, with the code that computed its rounds
+    (`lock_timeout`: the lease of a LOCK without one, None: the run's own setting; `watch`:
+    a LockWatch started over many run directories)."""
+    return replace(_state(path, lock_timeout, watch), code=code(path))
 
 
-def _state(path: Path, lock_timeout: float | None) -> RunStatus:
+def _state(path: Path, lock_timeout: float | None, watch: LockWatch | None) -> RunStatus:
     """The state of one run directory and why (without its code)."""
-    if (path / schema.LOCK_FILE).exists():
-        return _locked(path, _lock_timeout(path, lock_timeout))
+    if os.path.lexists(path / schema.LOCK_FILE):
+        return _locked(path, _lock_timeout(path, lock_timeout), watch or LockWatch([path]))
     if read_done(path) is not None:
         return _finished(path)
     try:
@@ -317,8 +319,9 @@ def _is_done(status: RunStatus | None, job: Job) -> bool:
 
 def expect_report(jobs: list[Job], lock_timeout: float | None) -> list[str]:
     """The sweep's totals and the `deepal-bench -m` lines that launch its missing jobs."""
+    watch = LockWatch([Path(job.run_dir) for job in jobs])
     statuses = [
-        run_status(Path(job.run_dir), lock_timeout) if Path(job.run_dir).is_dir() else None
+        run_status(Path(job.run_dir), lock_timeout, watch) if Path(job.run_dir).is_dir() else None
         for job in jobs
     ]
     done = sum(_is_done(s, j) for s, j in zip(statuses, jobs, strict=True))
