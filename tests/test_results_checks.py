@@ -11,8 +11,9 @@ from support import ENTROPY, RANDOM, config, write_run
 from deepal_bench.cli.report import main
 from deepal_bench.metrics.records import TRIAL_METRICS, trial_metric
 from deepal_bench.results import schema
-from deepal_bench.results.collect import Run, collect, group_cells, load_run, trial_table
+from deepal_bench.results.collect import Run, collect, load_run
 from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.results.records import pool_runs, trial_table
 from deepal_bench.run import loop
 from deepal_bench.sweeps.status import run_status
 
@@ -148,8 +149,8 @@ def test_a_new_trial_metric_never_damages_old_runs(good, gain_metric):
     assert isinstance(run, Run), run.reason
     assert run.summary["gain"].tolist() == pytest.approx([0.2, 0.22, 0.18])  # RANDOM's curves
     assert list(pd.read_csv(good / "random" / schema.SUMMARY_FILE)) == schema.SUMMARY_COLUMNS
-    cells, _, _ = group_cells(collect([good])[0])
-    table = trial_table(cells)
+    table = trial_table(pool_runs(collect([good])[0]).cells)
+    table["strategy"] = [key.strategy.name for key in table["key"]]
     assert table.set_index(["strategy", "seed"])["gain"].to_dict() == pytest.approx(
         {("random", 0): 0.2, ("random", 1): 0.22, ("random", 2): 0.18,
          ("entropy", 0): 0.3, ("entropy", 1): 0.32, ("entropy", 2): 0.29}
