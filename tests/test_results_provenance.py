@@ -50,9 +50,10 @@ def test_a_run_without_the_file_is_unknown_and_loads(tmp_path):
         ("{not json", "Expecting property name"),
         ('{"format": 2, "sessions": []}', "not a format 1"),
         ('{"format": 1, "sessions": {}}', "'sessions' is not a list"),
-        ('{"format": 1, "sessions": [{"torch": 2}]}', "torch=2 is not a string"),
-        ('{"format": 1, "sessions": [{"trial": -1}]}', "trial=-1 is not a count"),
-        ('{"format": 1, "sessions": [{"git_dirty": "yes"}]}', "git_dirty='yes'"),
+        ('{"format": 1, "sessions": [{"torch": 2}]}', "a session lacks package"),
+        (json.dumps({"format": 1, "sessions": [session(torch=2)]}), "torch=2 is not a string"),
+        (json.dumps({"format": 1, "sessions": [session(trial=-1)]}), "trial=-1 is not a count"),
+        (json.dumps({"format": 1, "sessions": [session(git_dirty="yes")]}), "git_dirty='yes'"),
     ],
 )
 def test_an_unreadable_file_is_reported_and_the_run_still_loads(tmp_path, text, reason):
