@@ -64,7 +64,7 @@ CASES = {
     "blank_aubc": (_set_csv(schema.SUMMARY_FILE, 1, "aubc", ""), "aubc holds a blank"),
     "aubc_099": (_set_csv(schema.SUMMARY_FILE, 0, "aubc", "0.99"), "aubc=0.99 for trial 0"),
     "accuracy_75": (_set_csv(schema.ROUNDS_FILE, 2, "accuracy", "7.5"), "outside [0, 1]"),
-    "pickled_predictions": (_pickled_test_labels, "predictions: Object arrays cannot be loaded"),
+    "pickled_predictions": (_pickled_test_labels, "test_labels.npy holds dtype object"),
     "queries_cut_short": (
         lambda p: (p / schema.QUERIES_FILE).write_text(
             "\n".join((p / schema.QUERIES_FILE).read_text().splitlines()[:-5]) + "\n"

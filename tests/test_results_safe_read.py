@@ -5,66 +5,16 @@ read that hangs, blows up memory or recurses fails the test instead of the machi
 import io
 import os
 import pickle
-import resource
-import select
-import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from crafted import SECONDS, alias_bomb, bounded, npy_header
 
 from deepal_bench.results import safe_read
 from deepal_bench.results.safe_read import DamagedFile
-
-SECONDS = 5
-MEMORY = 256 << 20  # bytes a read may add to the child's address space
-
-
-def _address_space() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
-
-
-def _child(read, out: int) -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (_address_space() + MEMORY, hard))
-    signal.alarm(SECONDS)
-    try:
-        result = f"ok: {read()!r}"
-    except DamagedFile as err:
-        result = f"damaged: {err}"
-    except FileNotFoundError as err:
-        result = f"missing: {err.filename}"
-    except BaseException as err:  # noqa: BLE001 - reported to the parent, which fails
-        result = f"error: {type(err).__name__}: {err}"
-    os.write(out, result.encode()[:8192])
-
-
-def bounded(read) -> str:
-    """What `read()` returned ("ok: ...") or raised ("damaged: <reason>"), run in a forked
-    child limited to SECONDS seconds and MEMORY more bytes; a breach fails the test."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            _child(read, w)
-        finally:
-            os._exit(0)
-    os.close(w)
-    ready, _, _ = select.select([r], [], [], SECONDS + 5)
-    text = os.read(r, 8192).decode() if ready else ""
-    os.close(r)
-    if not ready:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    assert text and os.WIFEXITED(status), f"no answer within the limits (status {status})"
-    assert not text.startswith("error:"), text
-    return text
 
 
 @pytest.fixture
@@ -133,13 +83,6 @@ def test_a_huge_file_is_refused_by_its_size(run):
     )
 
 
-def alias_bomb(levels: int = 9, width: int = 9) -> str:
-    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
-    for i in range(1, levels + 1):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
-    return "\n".join(lines) + "\n"
-
-
 def test_a_yaml_alias_bomb_is_refused_without_expanding_it(run):
     (run / "config.yaml").write_text(alias_bomb())
     assert bounded(lambda: safe_read.read_yaml(run / "config.yaml", within=run)) == (
@@ -186,13 +129,6 @@ def test_json_brackets_inside_strings_do_not_count():
 def test_json_is_strict(text, reason):
     with pytest.raises(DamagedFile, match=reason):
         safe_read.parse_json(text)
-
-
-def npy_header(shape: tuple[int, ...], descr: str = "<i4") -> bytes:
-    buffer = io.BytesIO()
-    header = {"descr": descr, "fortran_order": False, "shape": shape}
-    np.lib.format.write_array_header_1_0(buffer, header)
-    return buffer.getvalue()
 
 
 def test_an_npy_header_claiming_1e13_elements_allocates_nothing(run):

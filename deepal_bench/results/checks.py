@@ -3,8 +3,10 @@
 A complete run's records must agree with its config and with each other: the expected
 rounds per trial, accuracies in [0, 1], labeled-set sizes growing by the queried points,
 one queries.csv row per queried point, and every summary.csv value equal to the trial
-metric recomputed from rounds.csv (`metrics.records`). Each check returns why a run is
-damaged, or None.
+metric recomputed from rounds.csv (`metrics.records`). Before them, the config must hold
+what the report reads from it (`check_config`). Each check returns why a run is damaged, or
+None; no check builds anything larger than the records themselves, whatever the config or
+the completion marker claim.
 
 summary.csv is derived from rounds.csv (`summary_frame`, also what the run store writes).
 Only the summary columns that the file holds and the metric registry knows are compared;
@@ -66,22 +68,56 @@ def check_accuracies(rounds: pd.DataFrame) -> str | None:
     return None
 
 
+NAMED_GROUPS = ("dataset", "model", "strategy", "estimator", "selection")
+BUDGET_MINIMUM = {"initial": 0, "batch": 1, "quota": 0}
+
+
+def _is_count(value: object, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def check_config(config: dict) -> str | None:
+    """The keys every report reads from config.yaml: a non-empty `name` in each group and
+    the budget as counts (`batch` at least 1)."""
+    for group in NAMED_GROUPS:
+        section = config.get(group)
+        name = section.get("name") if isinstance(section, dict) else None
+        if not isinstance(name, str) or not name:
+            return f"{schema.CONFIG_FILE} has no {group}.name"
+    budget = config.get("budget")
+    if not isinstance(budget, dict):
+        return f"{schema.CONFIG_FILE} has no budget"
+    for key, low in BUDGET_MINIMUM.items():
+        if not _is_count(budget.get(key), low):
+            return (
+                f"{schema.CONFIG_FILE} has budget.{key}={budget.get(key)!r}, not an integer "
+                f">= {low}"
+            )
+    return None
+
+
 def expected_rounds(budget: dict) -> int:
-    return math.ceil(int(budget["quota"]) / int(budget["batch"])) + 1
+    """Rounds per trial (round 0 included) of a budget; ValueError for one that is not
+    counts with a positive batch."""
+    quota, batch = budget["quota"], budget["batch"]
+    if not (_is_count(quota, 0) and _is_count(batch, 1)):
+        raise ValueError(f"budget quota={quota!r}, batch={batch!r} are not counts")
+    return math.ceil(quota / batch) + 1
 
 
 def check_trials(
     config: dict, trials: int, rounds: pd.DataFrame, queries: pd.DataFrame, summary: pd.DataFrame
 ) -> str | None:
-    """Rounds, labeled-set sizes and queried points of every trial agree with the config."""
-    if sorted(summary["trial"].astype(int)) != list(range(trials)):
+    """Rounds, labeled-set sizes and queried points of every trial agree with the config
+    (counts compared first, so a claimed count builds nothing)."""
+    if len(summary) != trials or sorted(summary["trial"].astype(int)) != list(range(trials)):
         return (
             f"summary.csv has trials {sorted(summary['trial'].tolist())}, expected 0..{trials - 1}"
         )
     n_rounds = expected_rounds(config["budget"])
     for trial in range(trials):
         mine = rounds[rounds["trial"] == trial].sort_values("round")
-        if mine["round"].tolist() != list(range(n_rounds)):
+        if len(mine) != n_rounds or mine["round"].tolist() != list(range(n_rounds)):
             return f"rounds.csv has rounds {mine['round'].tolist()} for trial {trial}"
         sizes = mine["n_labeled"].astype(int).tolist()
         if sizes[0] != int(config["budget"]["initial"]) or any(

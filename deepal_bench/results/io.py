@@ -1,17 +1,26 @@
-"""Atomic writes: write to a temporary file, fsync, then rename it into place.
+"""Atomic writes that nothing planted in a folder can redirect, and the bounded readers of
+the small files every reader of a run needs (`DONE`, `config.yaml`).
 
-The temporary file lies in `stage` when given (a run's writes: the lock holder's staging
-folder, so that a holder fenced by a takeover cannot rename anything into place, see
-`results.lock`), else in the target's folder. Files get the permissions a plain `open`
-would give (0666 minus the umask), so colleagues can read a shared results folder;
-`mkstemp` alone would make them 0600. A write killed before its rename leaves a
-`.<name>.<random>.tmp` file, which the next holder deletes with its staging folder (or
-`remove_temp_files`, for those next to the target).
+A write creates a temporary file, fsyncs it and renames it into place. The temporary file
+lies in `stage` when given (a run's writes: the lock holder's staging folder, so that a
+holder fenced by a takeover cannot rename anything into place, see `results.lock`), else
+in the target's folder. Folders are opened as descriptors and the file is created and
+renamed relative to them (`openat`, `renameat`), so no symbolic link is followed on the
+way: below `within` (the run directory, the report's output folder) every folder is opened
+with O_NOFOLLOW (and made when missing); without it, the target's own folder is. A
+symbolic link planted at the target's name is replaced, never written through; one planted
+in place of a folder is an `UnsafePath` naming it. Files get the permissions a plain
+`open` would give (0666 minus the umask), so colleagues can read a shared results folder.
+A write killed before its rename leaves a `.<name>.<random>.tmp` file, which the next
+holder deletes with its staging folder (or `remove_temp_files`, for those next to the
+target).
 """
 
+import contextlib
+import errno
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -20,45 +29,111 @@ import pandas as pd
 import torch
 
 from deepal_bench.results import schema
+from deepal_bench.results.safe_read import (
+    MARKER_CAP,
+    YAML_CAP,
+    DamagedFile,
+    read_text,
+    read_yaml,
+)
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+class UnsafePath(OSError):
+    """A symbolic link (or a file) where a write needs a folder of its own."""
 
 
-def _atomic(path: Path, write: Callable[[IO], None], mode: str, stage: Path | None) -> None:
-    path = Path(path)
-    folder = path.parent if stage is None else stage
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=schema.TEMP_SUFFIX)
+def _unsafe(err: OSError, shown: str) -> OSError:
+    if err.errno in (errno.ELOOP, errno.ENOTDIR):
+        return UnsafePath(
+            err.errno, f"{shown} is a symbolic link or no folder; nothing is written through it",
+            shown,
+        )  # fmt: skip
+    return err
+
+
+def _into(fd: int, name: str, shown: str) -> int:
+    """The folder `name` of the folder `fd` (made when missing), opened without following
+    a symbolic link."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o777, dir_fd=fd)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, mode) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+    except OSError as err:
+        raise _unsafe(err, shown) from None
+
+
+def open_folder(path: Path, within: Path | None = None) -> int:
+    """A descriptor of the folder `path`, reached without following a symbolic link: below
+    `within` (itself opened as given) every folder, made when missing; without `within`
+    the last component of `path`, which must exist."""
+    if within is None:
+        try:
+            return os.open(path, _DIR_FLAGS | os.O_NOFOLLOW)
+        except OSError as err:
+            raise _unsafe(err, str(path)) from None
+    parts = Path(os.path.abspath(path)).relative_to(os.path.abspath(within)).parts
+    fd = os.open(within, _DIR_FLAGS)
+    try:
+        for i, part in enumerate(parts):
+            inner = _into(fd, part, str(Path(within, *parts[: i + 1])))
+            os.close(fd)
+            fd = inner
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.close(fd)
         raise
+    return fd
 
 
-def atomic_write_text(path: Path, text: str, stage: Path | None = None) -> None:
-    _atomic(path, lambda h: h.write(text), "w", stage)
+def _atomic(
+    path: Path, write: Callable[[IO], None], mode: str, stage: Path | None, within: Path | None
+) -> None:
+    path = Path(path)
+    folder = open_folder(path.parent, within)
+    tmp_dir = folder if stage is None else open_folder(stage)
+    tmp = f".{path.name}.{secrets.token_hex(6)}{schema.TEMP_SUFFIX}"
+    try:
+        fd = os.open(tmp, _NEW_FILE, 0o666, dir_fd=tmp_dir)  # mode 0666 minus the umask
+        try:
+            with os.fdopen(fd, mode) as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path.name, src_dir_fd=tmp_dir, dst_dir_fd=folder)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=tmp_dir)
+            raise
+    finally:
+        os.close(folder)
+        if tmp_dir != folder:
+            os.close(tmp_dir)
 
 
-def atomic_write_bytes(path: Path, data: bytes, stage: Path | None = None) -> None:
-    _atomic(path, lambda h: h.write(data), "wb", stage)
+def atomic_write_text(
+    path: Path, text: str, stage: Path | None = None, within: Path | None = None
+) -> None:
+    _atomic(path, lambda h: h.write(text), "w", stage, within)
 
 
-def atomic_write_csv(path: Path, frame: pd.DataFrame, stage: Path | None = None) -> None:
-    _atomic(path, lambda h: frame.to_csv(h, index=False), "w", stage)
+def atomic_write_bytes(
+    path: Path, data: bytes, stage: Path | None = None, within: Path | None = None
+) -> None:
+    _atomic(path, lambda h: h.write(data), "wb", stage, within)
 
 
-def atomic_torch_save(path: Path, obj: object, stage: Path | None = None) -> None:
-    _atomic(path, lambda h: torch.save(obj, h), "wb", stage)
+def atomic_write_csv(
+    path: Path, frame: pd.DataFrame, stage: Path | None = None, within: Path | None = None
+) -> None:
+    _atomic(path, lambda h: frame.to_csv(h, index=False), "w", stage, within)
+
+
+def atomic_torch_save(
+    path: Path, obj: object, stage: Path | None = None, within: Path | None = None
+) -> None:
+    _atomic(path, lambda h: torch.save(obj, h), "wb", stage, within)
 
 
 def remove_through(path: Path, stage: Path) -> None:
@@ -86,13 +161,34 @@ def write_done(run_dir: Path, trials: int, stage: Path | None = None) -> None:
     atomic_write_text(Path(run_dir) / schema.DONE_FILE, f"{trials} trials complete\n", stage)
 
 
+def done_marker(run_dir: Path) -> int | None:
+    """Trials the completion marker says are complete, None when there is none; a marker
+    that is not one (another text, a link, a FIFO, too large) is a DamagedFile."""
+    try:
+        text = read_text(Path(run_dir) / schema.DONE_FILE, MARKER_CAP, run_dir)
+    except FileNotFoundError:
+        return None
+    match = DONE_PATTERN.fullmatch(text)
+    if not match:
+        raise DamagedFile(f"{schema.DONE_FILE} does not say 'N trials complete'")
+    return int(match[1])
+
+
 def read_done(run_dir: Path) -> int | None:
     """Trials the completion marker says are complete; None when absent, 0 when unreadable."""
-    marker = Path(run_dir) / schema.DONE_FILE
-    if not marker.exists():
-        return None
     try:
-        match = DONE_PATTERN.fullmatch(marker.read_text())
-    except (OSError, UnicodeDecodeError):
+        return done_marker(run_dir)
+    except DamagedFile:
         return 0
-    return int(match[1]) if match else 0
+
+
+def read_config(run_dir: Path) -> dict | None:
+    """A run's config.yaml as plain data (bounded, no aliases, never resolved), None when
+    absent; a DamagedFile when it cannot be read or is not a mapping."""
+    try:
+        data = read_yaml(Path(run_dir) / schema.CONFIG_FILE, YAML_CAP, run_dir)
+    except FileNotFoundError:
+        return None
+    if not isinstance(data, dict):
+        raise DamagedFile(f"{schema.CONFIG_FILE} is not a mapping")
+    return data

@@ -10,11 +10,11 @@ its code version is then unknown too.
 A run's code version is the set of distinct (package, git commit) of its sessions.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from deepal_bench.results import schema
+from deepal_bench.results.safe_read import read_json
 
 FORMAT = 1
 TEXT_FIELDS = (
@@ -97,19 +97,18 @@ def code_version_text(version: tuple[str | None, str | None]) -> str:
 
 def read_provenance(path: Path) -> Provenance:
     """The provenance of the run directory `path`; `Provenance()` when it has no file."""
-    file = Path(path) / schema.PROVENANCE_FILE
-    if not file.is_file():
-        return Provenance()
     try:
-        return Provenance(sessions=_sessions(_load(file)))
+        return Provenance(sessions=_sessions(_load(Path(path))))
+    except FileNotFoundError:
+        return Provenance()
     except (OSError, ValueError) as err:
         return Provenance(problem=f"unreadable {schema.PROVENANCE_FILE} ({err})")
 
 
-def _load(file: Path) -> dict:
-    if file.stat().st_size > MAX_BYTES:
-        raise ValueError(f"larger than {MAX_BYTES} bytes")
-    data = json.loads(file.read_text())
+def _load(run_dir: Path) -> dict:
+    """The file as JSON, read safely (`results.safe_read`: a regular file below the run
+    directory, at most MAX_BYTES, bounded nesting)."""
+    data = read_json(run_dir / schema.PROVENANCE_FILE, MAX_BYTES, run_dir)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"not a format {FORMAT} provenance mapping")
     return data

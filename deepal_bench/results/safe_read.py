@@ -300,6 +300,20 @@ def read_npy(
     return array.reshape(shape, order="F" if fortran else "C")
 
 
+def special_kind(path: Path) -> str | None:
+    """What `path` itself is when it is there but no regular file ("a symbolic link", "a
+    FIFO", "a device", "a socket", "a folder"); None for a regular file or nothing."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return next((name for test, name in _KINDS if test(mode)), "special")
+
+
 def is_regular_file(path: Path) -> bool:
     """Whether `path` itself is a regular file (a symbolic link, FIFO or device is not)."""
     try:

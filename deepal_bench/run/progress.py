@@ -3,7 +3,8 @@
 Written with the records after every round (docs/records.md): the trials the launch that
 recorded the last round asked for, that round's trial and round, the rounds per trial and
 when it was recorded. `deepal-bench-status` reads it instead of parsing the job log, which
-stays for humans.
+stays for humans. It is read through `results.safe_read` (a regular file below the run
+directory, at most MAX_BYTES, strict JSON).
 """
 
 import json
@@ -11,8 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from deepal_bench.results import schema
+from deepal_bench.results.safe_read import DamagedFile, read_json
 
 FORMAT = 1
+MAX_BYTES = 64 << 10  # the file is about 120 bytes
 
 
 class UnreadableProgress(ValueError):
@@ -51,12 +54,12 @@ def _count(data: dict, key: str) -> int:
 
 def read_progress(run_dir: Path) -> Progress | None:
     """The progress.json of a run directory (as data), None when absent."""
-    path = Path(run_dir) / schema.PROGRESS_FILE
+    run_dir = Path(run_dir)
     try:
-        data = json.loads(path.read_text())
+        data = read_json(run_dir / schema.PROGRESS_FILE, MAX_BYTES, run_dir)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+    except (OSError, DamagedFile) as err:
         raise UnreadableProgress(f"{schema.PROGRESS_FILE} cannot be read ({err})") from err
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UnreadableProgress(f"{schema.PROGRESS_FILE} is not of format {FORMAT}")

@@ -26,12 +26,16 @@ sweep is expanded as Hydra's basic sweeper does (`deepal_bench.sweeps.expand`) a
 neither complete nor in progress are printed as `deepal-bench -m ...` lines that launch only
 them.
 
-Reading a results folder runs nothing from it and writes nothing: config.yaml is parsed with
-`yaml.safe_load`, the CSVs, JSON files and the lock as data, and `state.pt` is only looked
-for, never opened (docs/records.md, "Trust model").
+Reading a results folder runs nothing from it and writes nothing: every file is read as the
+report reads it (`results.safe_read`: regular files below the run directory, no symbolic
+link followed, bounded sizes, YAML without aliases, never blocking on a FIFO), the lock as
+data (`results.lock.sight`), and `state.pt` is only looked for, never opened
+(docs/records.md, "Trust model"). A file that cannot be read makes its run `damaged` with
+the reason; the other runs are still shown.
 """
 
 import csv
+import io
 import os
 import re
 import shlex
@@ -39,14 +43,19 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from deepal_bench.results import schema
 from deepal_bench.results.checks import expected_rounds
-from deepal_bench.results.collect import Run, load_run
-from deepal_bench.results.io import read_done
+from deepal_bench.results.collect import Run, load_run, run_directories_under
+from deepal_bench.results.io import read_config, read_done
 from deepal_bench.results.lock import LockWatch
 from deepal_bench.results.provenance import UNKNOWN_CODE, read_provenance
+from deepal_bench.results.safe_read import (
+    CSV_CAP,
+    DamagedFile,
+    read_tail,
+    read_text,
+    special_kind,
+)
 from deepal_bench.run.progress import Progress, UnreadableProgress, read_progress
 from deepal_bench.sweeps.expand import Job
 
@@ -90,54 +99,45 @@ class LogTail:
 
 
 def find_run_dirs(roots: list[Path]) -> list[Path]:
-    """Every folder below `roots` (or a root itself) holding a record, a lock or a job log;
-    Hydra's `.hydra/` folders are not run directories."""
-    found = set()
-    for root in roots:
-        for folder, subfolders, files in os.walk(root):
-            subfolders[:] = [s for s in subfolders if s != ".hydra"]
-            if any(name in files for name in MARKERS):
-                found.add(Path(folder))
-    return sorted(found)
+    """Every folder below `roots` (or a root itself) holding a record, a lock or a job log
+    (`results.collect.run_directories_under` with MARKERS)."""
+    return run_directories_under(roots, MARKERS)
 
 
 def read_log(path: Path) -> LogTail:
-    """The error that ends the job log (if its last record is an ERROR); an empty LogTail
-    when there is no log."""
+    """The error that ends the job log (if its last record is an ERROR), from its last
+    `safe_read.LOG_TAIL` bytes; an empty LogTail when there is no log."""
     try:
-        text = (path / schema.LOG_FILE).read_text(errors="replace")
+        text = read_tail(path / schema.LOG_FILE, within=path)
     except FileNotFoundError:
         return LogTail()
-    except OSError as err:
-        raise Unreadable(f"{schema.LOG_FILE} cannot be read ({err.strerror})") from err
+    except (OSError, DamagedFile) as err:
+        raise Unreadable(f"{schema.LOG_FILE} cannot be read ({err})") from err
     records = [m for m in map(LOG_RECORD.fullmatch, text.splitlines()) if m]
     last = records[-1] if records else None
     return LogTail(error=last[2] if last and last[1] in ("ERROR", "CRITICAL") else None)
 
 
-def read_config(path: Path) -> dict | None:
-    """config.yaml as plain data (`yaml.safe_load`, never resolved), None when absent."""
+def config_of(path: Path) -> dict | None:
+    """config.yaml as plain data (`results.io.read_config`), None when absent; Unreadable
+    when it cannot be read."""
     try:
-        data = yaml.safe_load((path / schema.CONFIG_FILE).read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise Unreadable(f"{schema.CONFIG_FILE} cannot be read ({type(err).__name__})") from err
-    if not isinstance(data, dict):
-        raise Unreadable(f"{schema.CONFIG_FILE} is not a mapping")
-    return data
+        return read_config(path)
+    except (OSError, DamagedFile) as err:
+        raise Unreadable(str(err)) from err
 
 
 def last_round(path: Path) -> tuple[int, int] | None:
     """(trial, round) of the last row of rounds.csv, None when no round is recorded."""
     try:
-        with open(path / schema.ROUNDS_FILE, newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        text = read_text(path / schema.ROUNDS_FILE, CSV_CAP, path)
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
         return max(((int(r["trial"]), int(r["round"])) for r in rows), default=None)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as err:
-        raise Unreadable(f"{schema.ROUNDS_FILE} cannot be read ({type(err).__name__})") from err
+    except (OSError, DamagedFile, csv.Error, KeyError, TypeError, ValueError) as err:
+        reason = err if isinstance(err, DamagedFile) else type(err).__name__
+        raise Unreadable(f"{schema.ROUNDS_FILE} cannot be read ({reason})") from err
 
 
 def progress_from_records(path: Path) -> Progress | None:
@@ -146,11 +146,11 @@ def progress_from_records(path: Path) -> Progress | None:
     last = last_round(path)
     if last is None:
         return None
-    config = read_config(path) or {}
+    config = config_of(path) or {}
     trials = config.get("trials")
     try:
         rounds = expected_rounds(config["budget"]) - 1
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+    except (KeyError, TypeError, ValueError):
         rounds = None
     return Progress(trials if isinstance(trials, int) else None, *last, rounds)
 
@@ -188,7 +188,7 @@ def _lock_timeout(path: Path, given: float | None) -> float:
     if given is not None:
         return given
     try:
-        value = (read_config(path) or {}).get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        value = (config_of(path) or {}).get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
         return float(value)
     except (Unreadable, TypeError, ValueError):
         return DEFAULT_LOCK_TIMEOUT
@@ -238,8 +238,8 @@ def _unfinished(path: Path, tail: LogTail) -> RunStatus:
         where = progress(path)
     except Unreadable as err:
         return RunStatus(path, DAMAGED, str(err))
-    identified = any((path / n).exists() for n in (schema.CONFIG_FILE, schema.STATE_FILE))
-    if not identified and any((path / n).exists() for n in RECORDS):
+    identified = any(os.path.lexists(path / n) for n in (schema.CONFIG_FILE, schema.STATE_FILE))
+    if not identified and any(os.path.lexists(path / n) for n in RECORDS):
         return RunStatus(
             path, DAMAGED, f"records without {schema.CONFIG_FILE} or {schema.STATE_FILE}"
         )
@@ -259,6 +259,12 @@ def run_status(
 
 def _state(path: Path, lock_timeout: float | None, watch: LockWatch | None) -> RunStatus:
     """The state of one run directory and why (without its code)."""
+    kind = special_kind(path / schema.LOCK_FILE)
+    if kind is not None:  # the lock only ever writes a regular file
+        return RunStatus(
+            path, DAMAGED, f"{schema.LOCK_FILE} is {kind}, not a lock file: no process holds "
+            "it; remove it",
+        )  # fmt: skip
     if os.path.lexists(path / schema.LOCK_FILE):
         return _locked(path, _lock_timeout(path, lock_timeout), watch or LockWatch([path]))
     if read_done(path) is not None:
