@@ -30,6 +30,7 @@ from deepal_bench.errors import ConfigError
 from deepal_bench.paths import CONF_DIR
 from deepal_bench.results import schema
 from deepal_bench.results.identity import run_path
+from deepal_bench.results.io import atomic_write_text
 from deepal_bench.results.stopping import Stopped, hand_over, stop_on_signals
 from deepal_bench.run.loop import run
 from deepal_bench.run.placement import from_hydra, scheduler_cpus
@@ -110,22 +111,16 @@ OmegaConf.register_new_resolver("dal_writable_dir", _writable_dir_resolver, repl
 
 def _save_hydra_outputs(cfg: DictConfig, output_dir: Path) -> None:
     """Hydra's `.hydra/` (job config, Hydra's config, overrides) beside the run's records,
-    once every check has passed; never through a symbolic link."""
+    once every check has passed; never through a symbolic link (`results.io`)."""
     if not (output_dir / schema.CONFIG_FILE).is_file():
         return
-    folder = output_dir / HYDRA_SUBDIR
     hydra_cfg = HydraConfig.instance().cfg
     files = {"config.yaml": cfg, "hydra.yaml": hydra_cfg,
              "overrides.yaml": hydra_cfg.hydra.overrides.task}  # fmt: skip
     try:
-        if not folder.is_symlink() and not folder.is_dir():
-            folder.mkdir()
-        if folder.is_symlink():
-            raise OSError(f"{folder} is a symbolic link")
         for name, node in files.items():
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-            with os.fdopen(os.open(folder / name, flags, 0o644), "w") as handle:
-                handle.write(OmegaConf.to_yaml(node))
+            path = output_dir / HYDRA_SUBDIR / name
+            atomic_write_text(path, OmegaConf.to_yaml(node), within=output_dir)
     except OSError as err:
         log.warning("%s/ not written (%s); the records are unaffected", HYDRA_SUBDIR, err)
 

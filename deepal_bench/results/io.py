@@ -18,9 +18,11 @@ target).
 
 import contextlib
 import errno
+import logging
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -134,6 +136,22 @@ def atomic_torch_save(
     path: Path, obj: object, stage: Path | None = None, within: Path | None = None
 ) -> None:
     _atomic(path, lambda h: torch.save(obj, h), "wb", stage, within)
+
+
+class NoFollowFileHandler(logging.FileHandler):
+    """A log file handler (the job log, `hydra.job_logging` in conf/config.yaml) that
+    appends only to a regular file reached without following a symbolic link at its name:
+    a link, FIFO or device planted where the log goes is refused (an OSError, which
+    `logging` reports on stderr), never written through or waited on."""
+
+    def _open(self):
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(self.baseFilename, flags | os.O_CLOEXEC, 0o666)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafePath(errno.EINVAL, "not a regular file", self.baseFilename)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def remove_through(path: Path, stage: Path) -> None:

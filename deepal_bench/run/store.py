@@ -15,12 +15,18 @@ Every write is a commit (`_commit`): the lock's lease is checked first, the file
 into place out of the lock holder's staging folder (so that a process whose lock was taken
 over cannot make a write visible, see `results.lock`), and a stop signal arriving meanwhile
 waits until the commit is done (`results.stopping`).
+
+Every file of the directory is hostile until checked: the store reads through
+`results.safe_read` (regular files below the run directory, size caps, `state.pt` at most
+STATE_CAP before `torch.load` sees it) and writes relative to the directory's descriptor
+(`results.io`), and a run refuses to start, with one paragraph, when the directory holds a
+symbolic link or a special file where it reads or writes (`check_planted`).
 """
 
 import contextlib
 import errno
-import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from deepal_bench.errors import ConfigError
@@ -36,8 +41,10 @@ from deepal_bench.results import schema
 from deepal_bench.results.checks import summary_frame
 from deepal_bench.results.identity import differing_keys, identity, identity_of
 from deepal_bench.results.io import (
+    UnsafePath,
     atomic_torch_save,
     atomic_write_text,
+    read_config,
     read_done,
     remove_temp_files,
     remove_through,
@@ -45,12 +52,26 @@ from deepal_bench.results.io import (
 )
 from deepal_bench.results.lock import LockHeld, LockLost, RunLock
 from deepal_bench.results.predictions import write_predictions, write_test_labels
+from deepal_bench.results.safe_read import (
+    DamagedFile,
+    open_file,
+    parse_json,
+    read_bytes,
+    special_kind,
+)
 from deepal_bench.results.stopping import deferred
 from deepal_bench.run.progress import Progress
 from deepal_bench.run.provenance import provenance_text
 from deepal_bench.selection import SelectionRecord
 
 log = logging.getLogger(__name__)
+
+STATE_CAP = 16 << 30  # bytes of state.pt read at most (weights of the largest models + the rows)
+HYDRA_FOLDER = ".hydra"  # Hydra's copy of the job config, written beside the records
+# Every name the run reads or writes in its directory, and the folders it writes into.
+WRITTEN = (schema.CONFIG_FILE, schema.STATE_FILE, *schema.RECORD_FILES, schema.PROGRESS_FILE,
+           schema.PROVENANCE_FILE, schema.DONE_FILE, schema.LOCK_FILE, schema.LOG_FILE)  # fmt: skip
+WRITTEN_FOLDERS = (schema.PREDICTIONS_DIR, HYDRA_FOLDER)
 
 
 class DamagedRun(ConfigError):
@@ -139,9 +160,11 @@ class RunStore:
     # -- ownership ---------------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the directory and take its lock; clean temp files of killed writes."""
+        """Create the directory, refuse one where something was planted (`check_planted`),
+        take its lock; clean temp files of killed writes."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            self.check_planted()
             self.lock.acquire()
         except LockHeld as held:
             raise ConfigError(
@@ -161,15 +184,44 @@ class RunStore:
     def close(self) -> None:
         self.lock.release()
 
+    def check_planted(self) -> None:
+        """Refuse a directory holding a symbolic link, FIFO, device or socket at a name the
+        run reads or writes (or anything but a folder where it writes a folder): nothing of
+        this program makes one, and a link could lead its writes outside the directory."""
+        expected = {
+            **dict.fromkeys(WRITTEN, "a file"),
+            **dict.fromkeys(WRITTEN_FOLDERS, "a folder"),
+        }
+        found = [
+            f"{name} ({kind})"
+            for name, wanted in expected.items()
+            if (kind := _entry_kind(self.file(name))) not in (None, wanted)
+        ]
+        if found:
+            raise ConfigError(
+                f"output_dir '{self.path}' holds {', '.join(found)} where deepal-bench reads "
+                f"or writes its records; this program never makes such entries, and a "
+                f"symbolic link there could lead its writes out of the directory. Nothing "
+                f"was written: remove them (or the run directory), or choose another "
+                f"output_dir."
+            )
+
     @contextlib.contextmanager
     def _commit(self) -> Iterator[Path]:
         """One commit: the lease checked, writes renamed out of the holder's staging
         folder (yielded), stop signals held back until it is done. A write refused because
-        the folder was fenced is a LockLost."""
+        the folder was fenced is a LockLost; one refused because a symbolic link was planted
+        on its way meanwhile is a ConfigError."""
         with deferred():
             self.lock.check()
             try:
                 yield self.lock.stage
+            except UnsafePath as err:
+                raise ConfigError(
+                    f"output_dir '{self.path}': {err.strerror}. Something else writes into "
+                    f"this run directory; the records hold what was committed before. Remove "
+                    f"the link and relaunch to resume."
+                ) from err
             except OSError as err:
                 if err.errno != errno.ESTALE and self.lock.stage.is_dir():
                     raise
@@ -187,7 +239,7 @@ class RunStore:
         if stored is not None:
             self._refuse_if_differs(identity_of(stored), wanted, schema.CONFIG_FILE)
         if state is not None and state.identity is not None:
-            self._refuse_if_differs(json.loads(state.identity), wanted, schema.STATE_FILE)
+            self._refuse_if_differs(self._state_identity(state), wanted, schema.STATE_FILE)
         if stored is None and state is None and self._has_records():
             raise DamagedRun(
                 f"output_dir '{self.path}' holds records but neither {schema.CONFIG_FILE} "
@@ -203,25 +255,36 @@ class RunStore:
                 f"keys that differ: {', '.join(diff)}); choose another output_dir or remove it."
             )
 
+    def _state_identity(self, state: "RunState") -> dict:
+        try:
+            stored = parse_json(state.identity, name=f"the identity in {schema.STATE_FILE}")
+        except DamagedFile as err:
+            raise self._damaged(schema.STATE_FILE, str(err)) from err
+        if not isinstance(stored, dict):
+            raise self._damaged(schema.STATE_FILE, "its identity is not a mapping")
+        return stored
+
+    def _damaged(self, name: str, reason: str) -> "DamagedRun":
+        return DamagedRun(
+            f"{self.file(name)} is damaged or was not written by this program ({reason}). It "
+            f"is never executed; to start this run again from scratch (same seeds, same "
+            f"records), remove the run directory '{self.path}' or choose another output_dir."
+        )
+
     def _has_records(self) -> bool:
         names = (schema.ROUNDS_FILE, schema.QUERIES_FILE, schema.SUMMARY_FILE, schema.DONE_FILE)
         return any(self.file(n).exists() for n in names)
 
     def read_config(self) -> dict | None:
-        """config.yaml as plain data (never resolved, never executed), None when absent."""
-        path = self.file(schema.CONFIG_FILE)
-        if not path.exists():
-            return None
+        """config.yaml as plain data (`results.io.read_config`: bounded, no aliases, never
+        resolved), None when absent."""
         try:
-            data = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as err:
+            return read_config(self.path)
+        except (OSError, DamagedFile) as err:
             raise DamagedRun(
-                f"{path} cannot be read ({type(err).__name__}); it was not written by this "
-                f"program as it is. Remove the run directory or restore the file."
+                f"{self.file(schema.CONFIG_FILE)} cannot be read ({err}); it was not written "
+                f"by this program as it is. Remove the run directory or restore the file."
             ) from err
-        if not isinstance(data, dict):
-            raise DamagedRun(f"{path} is not a mapping; remove the run directory.")
-        return data
 
     def write_config(self, cfg: DictConfig) -> None:
         """Write config.yaml once (the run's identity; trial counts live in DONE)."""
@@ -231,7 +294,7 @@ class RunStore:
     def write_text(self, name: str, text: str) -> None:
         """Commit `text` as the file `name` of the run directory."""
         with self._commit() as stage:
-            atomic_write_text(self.file(name), text, stage)
+            atomic_write_text(self.file(name), text, stage, self.path)
 
     def write_test_labels(self, labels: np.ndarray) -> None:
         with self._commit() as stage:
@@ -245,25 +308,22 @@ class RunStore:
 
     def load_state(self) -> RunState | None:
         """The saved state, None when there is none; a damaged file is a DamagedRun."""
-        path = self.file(schema.STATE_FILE)
-        if not path.exists():
-            return None
         try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            with open_file(self.file(schema.STATE_FILE), self.path) as (handle, size):
+                if size > STATE_CAP:
+                    raise DamagedFile(f"larger than {STATE_CAP:,} bytes")
+                data = torch.load(handle, map_location="cpu", weights_only=True)
             return RunState.from_plain(data)
+        except FileNotFoundError:
+            return None
         except Exception as err:  # any unreadable, crafted or truncated file
             reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-            raise DamagedRun(
-                f"{path} is damaged or was not written by this program ({reason}). It is "
-                f"never executed; to start this run again from scratch (same seeds, same "
-                f"records), remove the run directory '{self.path}' or choose another "
-                f"output_dir."
-            ) from err
+            raise self._damaged(schema.STATE_FILE, reason) from err
 
     def save(self, state: RunState) -> None:
         """Persist the state, then the CSVs derived from it (one commit)."""
         with self._commit() as stage:
-            atomic_torch_save(self.file(schema.STATE_FILE), state.to_plain(), stage)
+            atomic_torch_save(self.file(schema.STATE_FILE), state.to_plain(), stage, self.path)
             self.write_records(state)
 
     def write_records(self, state: RunState, only_changed: bool = False) -> list[str]:
@@ -336,11 +396,20 @@ def _record_texts(state: RunState) -> dict[str, str]:
     return texts
 
 
+def _entry_kind(path: Path) -> str | None:
+    """ "a file" (regular), "a folder", "a symbolic link", ... for `path` itself; None when
+    there is nothing."""
+    kind = special_kind(path)
+    return kind if kind is not None else "a file" if os.path.lexists(path) else None
+
+
 def _same_text(path: Path, text: str) -> bool:
-    """Whether `path` holds exactly `text`."""
+    """Whether `path` (a regular file of its folder, read no further than `text` is long)
+    holds exactly `text`."""
+    data = text.encode()
     try:
-        return path.read_text() == text
-    except (OSError, UnicodeDecodeError):
+        return read_bytes(path, len(data), path.parent) == data
+    except (OSError, DamagedFile):
         return False
 
 
