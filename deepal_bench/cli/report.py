@@ -18,6 +18,7 @@ from deepal_bench.report.formats import summary_markdown
 from deepal_bench.report.pipeline import run_family
 from deepal_bench.report.published import PAPER_DIR, load_published
 from deepal_bench.results.collect import Skipped, collect
+from deepal_bench.results.io import UnsafePath, planted_entries
 from deepal_bench.results.records import pool_runs
 
 PROG = "deepal-bench-report"
@@ -105,13 +106,33 @@ def _print_skipped(skipped: list[Skipped], notes: list[str] = ()) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
+def unsafe_out(out: Path) -> str | None:
+    """Why the report must not write into `out`: it is, or holds, a symbolic link (or a
+    FIFO, device or socket); None when it is safe (or does not exist yet)."""
+    found = planted_entries(out)
+    if not found:
+        return None
+    return (
+        f"--out '{out}' is or holds a symbolic link or special file: {', '.join(found)}. The "
+        f"report writes only inside its output folder and never through a link, which could "
+        f"lead its files anywhere (someone else's results folder may have been prepared "
+        f"so); nothing was written. Remove them, or choose another --out (a new or empty "
+        f"folder)."
+    )
+
+
 def execute(
     prog: str, family: Family, args: argparse.Namespace, options: Options, out: Path
 ) -> tuple[Context, Outcome] | int:
-    """Collect, pool and report; an exit status instead when there is nothing to report."""
+    """Collect, pool and report; an exit status instead when there is nothing to report
+    or `out` is unsafe to write into (`unsafe_out`)."""
     missing = [str(d) for d in args.results_dirs if not d.is_dir()]
     if missing:
         print(f"{prog}: error: no such directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    refused = unsafe_out(out)
+    if refused:
+        print(f"{prog}: error: {refused}", file=sys.stderr)
         return 2
     runs, skipped = collect(args.results_dirs)
     if not runs:
@@ -120,7 +141,11 @@ def execute(
         print(totals_line(0, skipped), file=sys.stderr)
         return 1
     ctx = Context(pool_runs(runs, skipped), options, load_published(options.paper_dir))
-    outcome = run_family(family, ctx, out)
+    try:
+        outcome = run_family(family, ctx, out)
+    except UnsafePath as err:  # a link planted while the report was written
+        print(f"{prog}: error: {err.strerror}; the report stopped there.", file=sys.stderr)
+        return 2
     _print_skipped(outcome.skipped, outcome.notes)
     return ctx, outcome
 

@@ -14,6 +14,7 @@
 The command is `deepal-bench-paper dmle RESULTS_DIR...` (`report.families.dmle`).
 """
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,7 @@ from deepal_bench.metrics import wilcoxon_signed_rank
 from deepal_bench.report.labels import dataset_display_name
 from deepal_bench.results.cells import flat_settings
 from deepal_bench.results.collect import Run
+from deepal_bench.results.io import atomic_write_bytes
 
 SELECTIONS = ("softmax", "power", "softrank", "topk")
 PAPER_NAMES = {"softmax": "SSMS", "power": "SPS", "softrank": "SSRS", "topk": "Top-k"}
@@ -176,5 +178,7 @@ def plot_curves(runs: list[Run], path: Path) -> None:
             ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix[1:], dpi=120)
+    atomic_write_bytes(path, buffer.getvalue())  # never through a link (results.io)
     plt.close(fig)

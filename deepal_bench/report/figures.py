@@ -6,6 +6,7 @@
 - AUCA-ratio box plots per setting over trials (RALIF Fig. 3).
 """
 
+import io
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from deepal_bench.metrics.dueling import DuelingResult  # noqa: E402
+from deepal_bench.results.io import atomic_write_bytes  # noqa: E402
 
 
 def slug(text: str) -> str:
@@ -26,8 +28,10 @@ def slug(text: str) -> str:
 
 def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+    for path in paths:  # rendered here, written without following a link (results.io)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=path.suffix[1:], dpi=150, bbox_inches="tight")
+        atomic_write_bytes(path, buffer.getvalue())
     plt.close(fig)
     return paths
 

@@ -1,8 +1,22 @@
-"""Table cells and tables as Markdown and LaTeX text (no extra dependency: plain tabular)."""
+"""Table cells and tables as Markdown and LaTeX text (no extra dependency: plain tabular),
+and frames made safe to open in a spreadsheet.
+
+Cells hold text from other people's configs (strategy and dataset names, settings). In a
+CSV, a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to
+Excel, LibreOffice and Google Sheets (`=HYPERLINK(...)` runs when clicked): such text gets
+a leading apostrophe, which spreadsheets show as text (OWASP's advice on CSV injection);
+numbers, and text that is a plain number, are kept. Markdown cells keep their text, with
+`|` escaped and line breaks as spaces so a cell cannot split the table; LaTeX cells are
+escaped (`latex_escape`).
+"""
 
 import math
+import re
 
 import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -32,11 +46,41 @@ def pm(mean: float, std: float, digits: int = 4) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def spreadsheet_text(value: object) -> object:
+    """`value`, with a leading apostrophe when it is text a spreadsheet would take for a
+    formula."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell and column name passed through `spreadsheet_text`."""
+    safe = frame.rename(columns=spreadsheet_text)
+    kinds = (pd.api.types.is_object_dtype, pd.api.types.is_string_dtype)
+    text = [i for i, dtype in enumerate(safe.dtypes) if any(k(dtype) for k in kinds)]
+    if text:
+        safe = safe.copy()
+        for i in text:
+            safe.isetitem(i, safe.iloc[:, i].map(spreadsheet_text))
+    return safe
+
+
+def markdown_cell(text: str) -> str:
+    """`text` as one Markdown table cell: `|` escaped, line breaks as spaces."""
+    return " ".join(text.replace("|", "\\|").splitlines()) if text else text
+
+
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    header = "| " + " | ".join(markdown_cell(str(c)) for c in frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)
     rows = [
-        "| " + " | ".join(cell(v, digits) for v in row) + " |" for row in frame.itertuples(False)
+        "| " + " | ".join(markdown_cell(cell(v, digits)) for v in row) + " |"
+        for row in frame.itertuples(False)
     ]
     return "\n".join([header, rule, *rows]) + "\n"
 

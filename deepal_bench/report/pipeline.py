@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepal_bench.report.family import Context, Family, Figure, Missing, Outcome, Table
-from deepal_bench.report.formats import markdown_table
+from deepal_bench.report.formats import markdown_table, spreadsheet_safe
 from deepal_bench.report.labels import MIXED_VERSIONS, mixed_version_notes
 from deepal_bench.report.published import compare
 from deepal_bench.report.writers import (
@@ -197,6 +197,6 @@ def run_family(family: Family, ctx: Context, out: Path) -> Outcome:
     ]
     for item in [*items, *versus_tables(family, ctx, outcome)]:
         _write_item(item, out, outcome, ctx.options.figures, mixed)
-    atomic_write_csv(out / RUNS_FILE, outcome.runs)
+    atomic_write_csv(out / RUNS_FILE, spreadsheet_safe(outcome.runs))
     outcome.files += [out / RUNS_FILE, *(writer.write(out, outcome) for writer in INDEX_WRITERS)]
     return outcome

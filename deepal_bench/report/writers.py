@@ -4,7 +4,9 @@ A table writer turns a `family.Table` into one file `<name>.<suffix>`: CSV keeps
 full precision, Markdown and LaTeX show `display` (mean ± std cells) with `digits`
 decimals; Markdown adds the table's notes. An index writer turns the `family.Outcome` of a
 command into its index page. Another format is one more writer in `TABLE_WRITERS` or
-`INDEX_WRITERS`. Every file is written atomically.
+`INDEX_WRITERS`. Every file is written atomically and without following a symbolic link
+(`results.io`); CSV cells that a spreadsheet would take for formulas are escaped
+(`formats.spreadsheet_safe`).
 """
 
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Protocol
 import pandas as pd
 
 from deepal_bench.report.family import INTERNAL_COLUMNS, Outcome, Table
-from deepal_bench.report.formats import cell, latex_table, markdown_table
+from deepal_bench.report.formats import cell, latex_table, markdown_table, spreadsheet_safe
 from deepal_bench.results.io import atomic_write_csv, atomic_write_text
 
 RUNS_FILE = "configs.csv"
@@ -41,7 +43,7 @@ class CsvWriter:
 
     def write(self, out: Path, table: Table) -> Path:
         path = out / f"{table.name}.{self.suffix}"
-        atomic_write_csv(path, public(table.data))
+        atomic_write_csv(path, spreadsheet_safe(public(table.data)))
         return path
 
 

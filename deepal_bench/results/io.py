@@ -154,6 +154,28 @@ class NoFollowFileHandler(logging.FileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
+def planted_entries(folder: Path, limit: int = 5) -> list[str]:
+    """What makes `folder` unsafe to write into: `folder` itself when it is a symbolic link
+    or no folder, else the first `limit` symbolic links, FIFOs, devices and sockets below
+    it (found without following a link); none when `folder` does not exist."""
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return []
+    if not stat.S_ISDIR(mode):
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a folder"
+        return [f"{folder} ({kind})"]
+    found = []
+    for parent, folders, files in os.walk(folder):
+        for name in [*folders, *files]:
+            mode = os.lstat(os.path.join(parent, name)).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                found.append(os.path.join(parent, name))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def remove_through(path: Path, stage: Path) -> None:
     """Delete `path` by renaming it into `stage` first (fails once `stage` was fenced)."""
     aside = Path(stage) / f".{Path(path).name}.removed"
