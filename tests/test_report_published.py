@@ -1,10 +1,17 @@
 """Published numbers (report.published): loading, settings, exact matching, and checks of
 the transcriptions against relations the papers themselves state."""
 
+import io
+import os
+from contextlib import redirect_stderr
+
 import numpy as np
 import pandas as pd
 import pytest
+from crafted import bounded
+from support import RANDOM, config, write_run
 
+from deepal_bench.cli import report
 from deepal_bench.metrics import win_tie_loss
 from deepal_bench.report.labels import dataset_display_name
 from deepal_bench.report.published import (
@@ -17,6 +24,7 @@ from deepal_bench.report.published import (
     same_value,
 )
 from deepal_bench.results.cells import flat_settings
+from deepal_bench.results.safe_read import DamagedFile
 
 # Rows per published table (values with a mean; '*' / '#' / shifted cells have none).
 EXPECTED_ROWS = {
@@ -300,3 +308,25 @@ def test_compare_matches_only_cells_with_every_setting_equal():
         "n_labeled: ours 20, paper 30",
     ]
     assert set(unmatched["nearest"]) == {"s, entropy [strategy.x=1]"}
+
+
+def test_a_crafted_published_file_is_one_paragraph(tmp_path):
+    """`--paper-dir` names someone else's folder: a FIFO among its CSVs kept the report
+    waiting for ever; a setting with a YAML alias is refused, not expanded."""
+    results = write_run(tmp_path / "runs" / "random", config("random"), RANDOM).parent
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    os.mkfifo(papers / "crafted.csv")
+    argv = [str(results), "--out", str(tmp_path / "out"), "--no-figures",
+            "--paper-dir", str(papers)]  # fmt: skip
+    answer = bounded(lambda: _status_and_stderr(argv))
+    assert answer.startswith("ok: (2, ") and "crafted.csv is a FIFO, not a regular file" in answer
+    with pytest.raises(DamagedFile, match="uses a YAML alias"):
+        parse_where("budget.x=[&a [1, 2], *a]")
+
+
+def _status_and_stderr(argv: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with redirect_stderr(err):
+        status = report.main(argv)
+    return status, err.getvalue()[:2000]

@@ -20,6 +20,7 @@ from deepal_bench.report.published import PAPER_DIR, load_published
 from deepal_bench.results.collect import Skipped, collect
 from deepal_bench.results.io import UnsafePath, planted_entries
 from deepal_bench.results.records import pool_runs
+from deepal_bench.results.safe_read import DamagedFile
 
 PROG = "deepal-bench-report"
 
@@ -140,7 +141,12 @@ def execute(
         print(f"{prog}: error: no complete run found", file=sys.stderr)
         print(totals_line(0, skipped), file=sys.stderr)
         return 1
-    ctx = Context(pool_runs(runs, skipped), options, load_published(options.paper_dir))
+    try:
+        published = load_published(options.paper_dir)
+    except (OSError, DamagedFile) as err:
+        print(f"{prog}: error: the published numbers cannot be read: {err}", file=sys.stderr)
+        return 2
+    ctx = Context(pool_runs(runs, skipped), options, published)
     try:
         outcome = run_family(family, ctx, out)
     except UnsafePath as err:  # a link planted while the report was written

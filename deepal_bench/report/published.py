@@ -19,14 +19,15 @@ A published cell of the same metric, dataset and strategy that no row of ours ma
 reported with the settings that differ from our nearest row.
 """
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from deepal_bench.paths import PAPER_DIR
+from deepal_bench.results.safe_read import CSV_CAP, DamagedFile, parse_yaml, read_bytes
 
 __all__ = ["PAPER_DIR", "compare", "load_published", "parse_where"]
 
@@ -99,7 +100,7 @@ def setting_value(text: str) -> object:
             return number(text)
         except ValueError:
             pass
-    return yaml.safe_load(text) if text[0] in "[{'\"" else text
+    return parse_yaml(text, name=f"setting {text[:40]!r}") if text[0] in "[{'\"" else text
 
 
 def parse_where(text: object) -> dict[str, object]:
@@ -111,7 +112,13 @@ def parse_where(text: object) -> dict[str, object]:
 
 
 def _read(path: Path) -> pd.DataFrame | None:
-    frame = pd.read_csv(path, dtype={"table": str, "where": str})
+    """One published CSV (read as `results.safe_read` reads records: a regular file of its
+    folder, at most CSV_CAP bytes); None when it lacks the published columns."""
+    data = read_bytes(path, CSV_CAP, path.parent)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype={"table": str, "where": str})
+    except (ValueError, pd.errors.ParserError) as err:
+        raise DamagedFile(f"{path} is not a readable CSV ({err})") from None
     if not {"paper", "dataset", "strategy", "metric", "mean"} <= set(frame.columns):
         return None
     return frame

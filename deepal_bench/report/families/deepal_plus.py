@@ -38,6 +38,7 @@ from deepal_bench.report.family import (
 )
 from deepal_bench.report.formats import cell, pm
 from deepal_bench.report.labels import dataset_display_name
+from deepal_bench.results.safe_read import read_csv
 
 ORDER = [
     "random",
@@ -335,9 +336,10 @@ def table8(ctx: Context) -> list[Table]:
 def _published_table9(ctx: Context, group: str) -> pd.DataFrame:
     """The paper's win-tie-loss counts of one group (deepal_plus_table9.csv)."""
     path = ctx.options.paper_dir / "deepal_plus_table9.csv"
-    if not path.is_file():
+    try:
+        published = read_csv(path, within=path.parent)
+    except FileNotFoundError:
         return pd.DataFrame()
-    published = pd.read_csv(path)
     return published[published["group"] == group]
 
 
