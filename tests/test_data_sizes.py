@@ -4,10 +4,12 @@ that cannot be read are `Unknown` with the reason, never an error; docs/datasets
 table is the one the descriptors give."""
 
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from crafted import bounded, npy_header
 from PIL import Image
 
 from deepal_bench.cli.data import dataset_choices, dataset_options
@@ -159,3 +161,16 @@ def test_docs_size_table_is_the_descriptors():
     found = re.search(r"<!-- sizes: .*? -->\n(.*?)\n<!-- /sizes -->", DOC.read_text(), re.S)
     assert found is not None, "docs/datasets.md lacks the <!-- sizes --> block"
     assert found.group(1) == expected, f"docs/datasets.md's size table should be:\n{expected}"
+
+
+def test_a_label_header_claiming_1e13_rows_is_unknown_without_allocating(tmp_path):
+    """The size reader loaded the labels in full: a header claiming 10^13 rows allocated
+    before anything was read."""
+    path = tmp_path / "claims.npz"
+    np.savez(path, x_train=np.zeros((3, 2)), y_train=np.zeros(3, int), x_test=np.zeros((1, 2)),
+             y_test=np.zeros(1, int))  # fmt: skip
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("y_val.npy", npy_header((10**13,), "<i8") + bytes(64))
+        archive.writestr("x_val.npy", npy_header((1, 2), "<f8") + bytes(16))
+    answer = bounded(lambda: dataset_sizes({"name": "npz", "path": str(path)}))
+    assert answer.startswith("ok: Unknown(") and "claims shape (10000000000000,)" in answer

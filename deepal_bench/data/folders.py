@@ -4,7 +4,7 @@ super-classes. Images are decoded once with PIL, resized to `image_size` and kep
 tensors; `load_dataset` normalises them.
 """
 
-import json
+import io
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 
 from deepal_bench.data.dataset import ALData
 from deepal_bench.data.descriptor import Descriptor, Sizes, Unknown, held_out, square
-from deepal_bench.data.formats import read_images
+from deepal_bench.data.formats import read_data_bytes, read_data_json, read_images
 from deepal_bench.data.sources import Source, ensure, register_source
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
@@ -58,6 +58,11 @@ register_source(
 )
 
 
+def _text(path: Path) -> str:
+    """A list file of a dataset folder (`formats.read_data_bytes`: a bounded regular file)."""
+    return read_data_bytes(path).decode("utf-8", errors="replace")
+
+
 def load_tinyimagenet(
     root: str | None = None, download: bool = False, image_size: PositiveInt = 64
 ) -> ALData:
@@ -65,11 +70,11 @@ def load_tinyimagenet(
     set) 3x64x64 images, 200 classes (DeepAL+ Table 3); augmentation: rotation 20 degrees
     and horizontal flip (DeepAL+ App. D.2)."""
     path = ensure("tinyimagenet", root, download) / TINY
-    wnids = (path / "wnids.txt").read_text().split()
+    wnids = _text(path / "wnids.txt").split()
     index = {w: i for i, w in enumerate(wnids)}
     train = [(p, index[w]) for w in wnids for p in image_files(path / "train" / w)]
     test = []
-    for line in (path / "val" / "val_annotations.txt").read_text().splitlines():
+    for line in _text(path / "val" / "val_annotations.txt").splitlines():
         if line.strip():
             name, wnid = line.split("\t")[:2]
             test.append((path / "val" / "images" / name, index[wnid]))
@@ -200,7 +205,7 @@ def load_waterbirds(
     if val not in VAL_MODES:
         raise unknown_choice("dataset.val", val, VAL_MODES)
     path = ensure("waterbirds", root, download) / WATERBIRDS
-    meta = pd.read_csv(path / "metadata.csv")
+    meta = pd.read_csv(io.BytesIO(read_data_bytes(path / "metadata.csv")))
     missing = sorted({"img_filename", "y", "split", "place"} - set(meta.columns))
     if missing:
         raise ConfigError(f"dataset 'waterbirds': {path / 'metadata.csv'} lacks columns {missing}.")
@@ -265,7 +270,7 @@ register_source(
 
 
 def _inat_split(folder: Path, annotation: str, level: str, cap: int | None, seed: int):
-    spec = json.loads((folder / annotation).read_text())
+    spec = read_data_json(folder / annotation)
     categories = {c["id"]: c[level] for c in spec["categories"]}
     files = {im["id"]: im["file_name"] for im in spec["images"]}
     pairs = [(files[a["image_id"]], categories[a["category_id"]]) for a in spec["annotations"]]

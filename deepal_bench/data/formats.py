@@ -2,6 +2,12 @@
 themselves (torchvision md5-checks CIFAR/SVHN and medmnist asserts official counts, so
 neither is used for reading): MNIST idx (plain or gzip), CIFAR python pickle batches,
 SVHN .mat, and single image files. Images come out as float32 N x C x H x W in [0, 1].
+
+Every file is opened through `results.safe_read.open_file` on its real path: a symbolic link
+to a dataset file is followed (dataset folders are often linked into place), but only a
+regular file is read (a FIFO or device is refused, never waited on), sizes are bounded
+(`DATA_TEXT_CAP`, `PICKLE_CAP`, an idx file's header checked against the memory available
+before its data is read), and a file that cannot be read is a ConfigError naming it.
 """
 
 import gzip
@@ -11,6 +17,8 @@ import pickle
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,27 +28,97 @@ import torch.nn.functional as F
 
 from deepal_bench.data.inputs import check_array_memory, check_image_memory
 from deepal_bench.errors import ConfigError
-from deepal_bench.results.safe_read import npy_header, open_file
+from deepal_bench.results.safe_read import (
+    DamagedFile,
+    npy_header,
+    open_file,
+    parse_json,
+    read_bytes,
+)
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+DATA_TEXT_CAP = 64 << 20  # wnids.txt, val_annotations.txt, metadata.csv: at most a few MB
+ANNOTATION_CAP = 4 << 30  # iNaturalist's annotation JSON: a few hundred MB
+PICKLE_CAP = 1 << 30  # a CIFAR python batch: about 31 MB
 
 
-def _open(path: Path):
+def _unreadable(path: Path, err: Exception) -> ConfigError:
+    return ConfigError(
+        f"dataset file {path} cannot be read ({err}); nothing in it was run. Replace it with "
+        f"the official file (deepal-bench-data shows where each file comes from)."
+    )
+
+
+@contextmanager
+def data_file(path: Path, cap: int | None = None) -> Iterator[BinaryIO]:
+    """A dataset file opened as a regular file (a link to it followed; a FIFO, device or a
+    file larger than `cap` is a ConfigError naming it, never waited on)."""
+    try:
+        with open_file(Path(os.path.realpath(path))) as (handle, size):
+            if cap is not None and size > cap:
+                raise DamagedFile(f"larger than {cap:,} bytes")
+            yield handle
+    except DamagedFile as err:
+        raise _unreadable(Path(path), err) from None
+
+
+def read_data_bytes(path: Path, cap: int = DATA_TEXT_CAP) -> bytes:
+    """A small dataset file (a list, an annotation table) in full, at most `cap` bytes."""
+    try:
+        return read_bytes(Path(os.path.realpath(path)), cap)
+    except DamagedFile as err:
+        raise _unreadable(Path(path), err) from None
+
+
+def read_data_json(path: Path, cap: int = ANNOTATION_CAP) -> object:
+    """A dataset's annotation JSON (bounded size and nesting)."""
+    try:
+        return parse_json(read_data_bytes(path, cap).decode("utf-8"), name=str(path))
+    except (DamagedFile, UnicodeDecodeError) as err:
+        raise _unreadable(Path(path), err) from None
+
+
+@contextmanager
+def _idx_stream(path: Path) -> Iterator[BinaryIO]:
+    """The idx file at `path`, or its gzip-compressed `path.gz`."""
     if path.exists():
-        return open(path, "rb")
-    return gzip.open(path.with_name(path.name + ".gz"), "rb")
+        with data_file(path) as handle:
+            yield handle
+        return
+    with (
+        data_file(path.with_name(path.name + ".gz")) as handle,
+        gzip.GzipFile(fileobj=handle, mode="rb") as stream,
+    ):
+        yield stream
+
+
+def _exactly(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise DamagedFile(f"it ends before the {size:,} bytes its header announces")
+    return data
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """An idx file (LeCun's MNIST format): 2 zero bytes, dtype code, ndim, big-endian dims."""
-    with _open(Path(path)) as handle:
-        raw = handle.read()
-    if raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an idx file")
-    ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
-    data = np.frombuffer(raw, dtype=_IDX_DTYPES[raw[2]], offset=4 + 4 * ndim)
-    return data.reshape(tuple(int(d) for d in dims))
+    """An idx file (LeCun's MNIST format): 2 zero bytes, dtype code, ndim, big-endian dims;
+    the dims are checked against the memory available before the data is read."""
+    path = Path(path)
+    try:
+        with _idx_stream(path) as stream:
+            head = stream.read(4)
+            if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] not in _IDX_DTYPES:
+                raise DamagedFile("it is not an idx file")
+            dims = tuple(int(d) for d in np.frombuffer(_exactly(stream, 4 * head[3]), ">i4"))
+            dtype = np.dtype(_IDX_DTYPES[head[2]])
+            if any(d < 0 for d in dims):
+                raise DamagedFile(f"it declares negative dimensions {dims}")
+            check_array_memory(path.name, str(path), math.prod(dims) * dtype.itemsize)
+            data = _exactly(stream, math.prod(dims) * dtype.itemsize)
+            if stream.read(1):
+                raise DamagedFile(f"it holds more data than its dimensions {dims}")
+    except (DamagedFile, EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise _unreadable(path, err) from None
+    return np.frombuffer(data, dtype=dtype).reshape(dims)
 
 
 # The only callables a CIFAR python batch needs: rebuilding numpy arrays and their dtypes
@@ -71,7 +149,7 @@ class _BatchUnpickler(pickle.Unpickler):
 def read_pickle_batch(path: Path) -> dict:
     """A CIFAR python batch: a pickled dict with byte-string keys (b'data', b'labels', ...),
     read by a restricted unpickler (numpy arrays and plain containers only)."""
-    with open(path, "rb") as handle:
+    with data_file(path, PICKLE_CAP) as handle:
         try:
             batch = _BatchUnpickler(handle, encoding="bytes").load()
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
@@ -127,7 +205,8 @@ def read_mat(path: Path) -> dict:
     """A MATLAB .mat file (SVHN's `X` H x W x C x N and `y` N x 1)."""
     from scipy.io import loadmat
 
-    return loadmat(str(path))
+    with data_file(path) as handle:
+        return loadmat(handle)
 
 
 def to_images(array: np.ndarray, layout: str = "NHWC") -> torch.Tensor:

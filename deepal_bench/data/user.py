@@ -20,12 +20,13 @@ import torch
 from deepal_bench.data.dataset import ALData
 from deepal_bench.data.descriptor import Descriptor, Sizes, Unknown, held_out, square
 from deepal_bench.data.folders import IMAGE_EXTENSIONS, image_files
-from deepal_bench.data.formats import read_images, read_npz, to_images
+from deepal_bench.data.formats import data_file, read_images, read_npz, to_images
 from deepal_bench.data.inputs import integer_labels
 from deepal_bench.data.sources import Source, ensure, register_source, resolve_root
 from deepal_bench.data.splits import stratified_split
 from deepal_bench.data.vision import raw_images
 from deepal_bench.errors import ConfigError
+from deepal_bench.results.safe_read import NPY_ELEMENTS, npy_header
 from deepal_bench.seeding import generator
 from deepal_bench.typed import PositiveInt, TestSize
 
@@ -194,16 +195,13 @@ def _imagefolder_sizes(options: dict) -> Sizes | Unknown:
     return Sizes(shape, n_train, n_test, len(classes), val=n_val)
 
 
-def _npy_shape(archive: zipfile.ZipFile, member: str) -> tuple[int, ...]:
-    """The shape in one .npy member's header (the array itself is not read)."""
+def _npy_shape(
+    archive: zipfile.ZipFile, member: str, max_elements: int = 1 << 62
+) -> tuple[int, ...]:
+    """The shape in one .npy member's header (`safe_read.npy_header`; the array itself is
+    not read), at most `max_elements` elements."""
     with archive.open(member) as f:
-        version = np.lib.format.read_magic(f)
-        reader = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        return tuple(reader(f)[0])
+        return npy_header(f, member, max_elements, "biufUS")[0]
 
 
 def _npz_input_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -218,23 +216,29 @@ def _npz_input_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _npz_sizes(options: dict) -> Sizes | Unknown:
     """Shapes from the array headers; the classes from the labels (largest + 1), the only
-    arrays read in full. A damaged file is `Unknown`, never an error."""
+    arrays read in full, once their headers say they are not too large. The file is read
+    through `formats.data_file` (a regular file, never waited on). A damaged file is
+    `Unknown`, never an error."""
     file = _user_file(options, "dataset.npz")
     if not file.is_file():
         return Unknown(f"no file {file}")
     try:
-        with zipfile.ZipFile(file) as archive:
-            members = set(archive.namelist())
-            shapes = {
-                key: _npy_shape(archive, f"{key}.npy")
-                for key in ("x_train", "x_test", "x_val")
-                if f"{key}.npy" in members
-            }
-        with np.load(file, allow_pickle=False) as arrays:
-            labels = [k for k in ("y_train", "y_test", "y_val") if k in arrays.files]
-            classes = max(int(arrays[k].max()) for k in labels) + 1
+        with data_file(file) as handle:
+            with zipfile.ZipFile(handle) as archive:
+                members = set(archive.namelist())
+                shapes = {
+                    key: _npy_shape(archive, f"{key}.npy")
+                    for key in ("x_train", "x_test", "x_val")
+                    if f"{key}.npy" in members
+                }
+                labels = [k for k in ("y_train", "y_test", "y_val") if f"{k}.npy" in members]
+                for key in labels:
+                    _npy_shape(archive, f"{key}.npy", NPY_ELEMENTS)
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as arrays:
+                classes = max(int(arrays[k].max()) for k in labels) + 1
         x_train, x_test = shapes["x_train"], shapes["x_test"]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, ConfigError) as err:
         return Unknown(f"{file} cannot be read ({type(err).__name__}: {err})")
     n_val = shapes["x_val"][0] if "x_val" in shapes else 0
     return Sizes(_npz_input_shape(x_train), x_train[0], x_test[0], classes, val=n_val)
