@@ -215,3 +215,9 @@ def test_is_regular_file_follows_no_link(run):
     os.mkfifo(run / "FIFO")
     assert [safe_read.is_regular_file(run / n) for n in ("DONE", "LINK", "FIFO", "NONE")] == [
         True, False, False, False]  # fmt: skip
+
+
+def test_yaml_with_a_control_character_is_damaged_not_an_error():
+    """Found by the fuzz test: PyYAML checks the characters when the loader is made."""
+    with pytest.raises(DamagedFile, match="config.yaml is not valid YAML"):
+        safe_read.parse_yaml("a: 1\nb: \x1d\n", name="config.yaml")

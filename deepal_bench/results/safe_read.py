@@ -196,7 +196,10 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def parse_yaml(text: str, max_depth: int = YAML_DEPTH, name: str = "YAML") -> object:
     """A YAML document as plain data (safe tags only, no aliases, at most `max_depth` deep)."""
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # checks the characters first (a yaml.ReaderError)
+    except yaml.YAMLError as err:
+        raise DamagedFile(f"{name} is not valid YAML ({_one_line(err)})") from None
     loader.max_depth = max_depth
     try:
         return loader.get_single_data()
