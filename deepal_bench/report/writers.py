@@ -88,7 +88,7 @@ def _links(name: str) -> str:
 
 def _figure_lines(outcome: Outcome, out: Path) -> list[str]:
     lines = []
-    for title, paths in outcome.figures:
+    for title, paths, _ in outcome.figures:
         for png in (p for p in paths if p.suffix == ".png"):
             rel = png.relative_to(out)
             pdf = f" ([pdf]({rel.with_suffix('.pdf')}))" if png.with_suffix(".pdf") in paths else ""
