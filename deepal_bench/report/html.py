@@ -1,8 +1,8 @@
 """The report as one self-contained HTML page (`index.html`), opened from the file system.
 
-Every table and figure of the report, a section per setting (the rows of every table
-with a setting column, and the figures of that setting), then what spans settings (the
-other tables, figures and tables without rows), what was not built, the notes, the skipped
+Every table and figure of the report, a section per setting (the figures of that setting
+and the rows of every table with a setting column), then what spans settings (the other
+figures and tables, and tables without rows), what was not built, the notes, the skipped
 runs with their reasons and every run used with its provenance. Figures are inline base64
 PNGs, the style sheet and the table-sorting script (click a column header; numbers sort
 as numbers, `mean ± std` by its mean, missing values last) are inline: no server, no
@@ -154,18 +154,18 @@ def _sections(
     suffixes: tuple[str, ...],
     out: Path,
 ) -> dict[str | None, list[str]]:
-    """Setting label (None: across settings) -> its table and figure blocks."""
+    """Setting label (None: across settings) -> its figure blocks, then its table blocks."""
     sections: dict[str | None, list[str]] = {s: [] for s in _settings(tables, outcome)}
     sections[None] = []
+    for drawn in outcome.figures:
+        where = drawn.setting if drawn.setting in sections else None
+        sections[where].append(_figure_block(drawn, out))
     for table, frame in tables:
         if "setting" not in frame or frame.empty:
             sections[None].append(_table_block(table, frame, suffixes))
             continue
         for setting, part in frame.groupby("setting", sort=False):
             sections[setting].append(_table_block(table, part.drop(columns="setting"), suffixes))
-    for drawn in outcome.figures:
-        where = drawn.setting if drawn.setting in sections else None
-        sections[where].append(_figure_block(drawn, out))
     return sections
 
 
