@@ -148,4 +148,8 @@ def _sizes(options: dict) -> Sizes | Unknown:
     return Sizes((features,), *held_out(rows, options["test_size"]), classes)
 
 
-OPENML_DESCRIPTOR = Descriptor(_sizes, tuple({"data_id": i} for i in KNOWN))
+OPENML_DESCRIPTOR = Descriptor(
+    _sizes,
+    tuple({"data_id": i} for i in KNOWN),
+    variant_name=lambda options: f"openml-{options['data_id']}",
+)
