@@ -184,7 +184,7 @@ def test_job_count_is_the_product_of_the_swept_values():
 def test_pool_size_follows_the_catalogue():
     assert pool_size({"name": "iris", "test_size": 30}, 10) == 110  # DMLE §5.1
     assert pool_size({"name": "digits", "test_size": 0.3}, 300) == 958
-    assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 12_800
+    assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 16_000
     assert pool_size({"name": "mnist", "subset": 30_000}, 0) == 30_000
     assert pool_size({"name": "medmnist", "flag": "dermamnist", "val": "drop"}, 0) == 7_007
 
