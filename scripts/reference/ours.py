@@ -1,0 +1,37 @@
+"""Our side: the suite's experiment through the normal CLI (`python -m deepal_bench` with
+overrides), then its records (rounds.csv) as curves."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from deepal_bench.errors import ConfigError
+from scripts.reference.curves import append_runtime, curve_path, write_curves
+from scripts.reference.suites import Suite
+
+
+def command(suite: Suite, strategy: str, data_file: Path, seeds: int, run_dir: Path,
+            extra: list[str]) -> list[str]:  # fmt: skip
+    """The CLI command line of our run."""
+    overrides = suite.ours_overrides(strategy, str(data_file), seeds)
+    return [sys.executable, "-m", "deepal_bench", *overrides, *extra, f"output_dir={run_dir}"]
+
+
+def run_ours(
+    suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, extra: list[str]
+) -> Path:
+    """Run `strategy` over `seeds` trials through the CLI; write and return its curves."""
+    tag = strategy + ("+" + "+".join(e.split("=")[0] for e in extra) if extra else "")
+    run_dir = Path(out) / suite.name / "ours_runs" / tag
+    started = time.time()
+    done = subprocess.run(command(suite, strategy, data_file, seeds, run_dir, extra))
+    if done.returncode != 0:
+        raise ConfigError(f"our run of {strategy} failed (exit {done.returncode}); see above.")
+    rounds = pd.read_csv(run_dir / "rounds.csv")
+    frame = rounds.drop(columns="seed").rename(columns={"trial": "seed"})
+    path = write_curves(curve_path(out, suite.name, "ours", tag), frame)
+    append_runtime(out, suite.name, "ours", tag, seeds, time.time() - started)
+    return path
