@@ -67,6 +67,19 @@ def _theirs(args, suite: Suite, strategies: list[str]) -> None:
             adapters.record_failure(args.out, suite, s, exc)
 
 
+def _ours(args, suite: Suite, strategies: list[str]) -> None:
+    from scripts.reference.ours import OurRunFailed, run_ours
+
+    for s in strategies:
+        try:
+            run_ours(suite, s, data_file(args.out, suite), args.seeds, args.out, args.set)
+        except OurRunFailed as exc:  # refused by our CLI: record it, go on with the next one
+            path = Path(args.out) / suite.name / "ours" / f"{s}.failed"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{exc}\n")
+            print(f"reference: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -76,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "theirs":
             _theirs(args, suite, _strategies(suite, args.strategies))
         elif args.command == "ours":
-            from scripts.reference.ours import run_ours
-
-            for s in _strategies(suite, args.strategies):
-                run_ours(suite, s, data_file(args.out, suite), args.seeds, args.out, args.set)
+            _ours(args, suite, _strategies(suite, args.strategies))
         else:
             from scripts.reference.compare import compare_suite
 

@@ -44,16 +44,19 @@ def digits_tabular(test_size: float = 0.3, seed: int = 0) -> dict[str, np.ndarra
 
 
 def digits_images(
-    size: int = 16, channels: int = 3, test_size: float = 0.3, seed: int = 0
+    size: int = 16, channels: int = 3, test_size: float = 0.3, seed: int = 0, pool: int = 0
 ) -> dict[str, np.ndarray]:
     """scikit-learn's digits as uint8 size x size x channels images (bilinear resize of the
-    8 x 8 originals, grey replicated over the channels), stratified split."""
+    8 x 8 originals, grey replicated over the channels), stratified split; `pool` > 0 keeps
+    a stratified sample of that many training images (the test split stays whole)."""
     raw = skdatasets.load_digits()
     x = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     pixels = (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     pixels = np.repeat(pixels, channels, axis=3) if channels > 1 else pixels[..., 0]
     x_train, y_train, x_test, y_test = _split(pixels, raw.target.astype(np.int64), test_size, seed)
+    if pool:
+        x_train, y_train, _, _ = _split(x_train, y_train, len(y_train) - pool, seed + 1)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
@@ -63,6 +66,19 @@ def iris(test_size: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
     raw = skdatasets.load_iris()
     x, y = raw.data.astype(np.float32), raw.target.astype(np.int64)
     x_train, y_train, x_test, y_test = _split(x, y, test_size, seed)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def iris_their_split() -> dict[str, np.ndarray]:
+    """Iris split as the DMLE authors' data.py splits it (scikit-learn train_test_split,
+    test_size 0.2, random_state 42, stratified), raw features."""
+    from sklearn.model_selection import train_test_split
+
+    raw = skdatasets.load_iris()
+    x_train, x_test, y_train, y_test = train_test_split(
+        raw.data.astype(np.float32), raw.target.astype(np.int64), test_size=0.2,
+        random_state=42, stratify=raw.target,
+    )  # fmt: skip
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepal_bench.errors import ConfigError
 from scripts.reference.curves import append_runtime, curve_path, write_curves
 from scripts.reference.suites import Suite
+
+
+class OurRunFailed(Exception):
+    """Our CLI refused or failed a run; the message carries its one-paragraph error."""
 
 
 def command(suite: Suite, strategy: str, data_file: Path, seeds: int, run_dir: Path,
@@ -24,12 +27,18 @@ def run_ours(
     suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, extra: list[str]
 ) -> Path:
     """Run `strategy` over `seeds` trials through the CLI; write and return its curves."""
-    tag = strategy + ("+" + "+".join(e.split("=")[0] for e in extra) if extra else "")
+    tag = strategy + ("+" + "+".join(e.split("=")[0].lstrip("+") for e in extra) if extra else "")
     run_dir = Path(out) / suite.name / "ours_runs" / tag
     started = time.time()
-    done = subprocess.run(command(suite, strategy, data_file, seeds, run_dir, extra))
+    done = subprocess.run(
+        command(suite, strategy, data_file, seeds, run_dir, extra),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if done.returncode != 0:
-        raise ConfigError(f"our run of {strategy} failed (exit {done.returncode}); see above.")
+        errors = [line for line in done.stderr.splitlines() if "error:" in line]
+        reason = errors[-1] if errors else done.stderr.strip().splitlines()[-1:]
+        raise OurRunFailed(f"our run of {tag} failed (exit {done.returncode}): {reason}")
     rounds = pd.read_csv(run_dir / "rounds.csv")
     frame = rounds.drop(columns="seed").rename(columns={"trial": "seed"})
     path = write_curves(curve_path(out, suite.name, "ours", tag), frame)
