@@ -38,7 +38,12 @@ def load_main(checkout, arrays: dict) -> types.ModuleType:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     stub = types.ModuleType("data")
     stub.load_data = lambda dataset, seed: (
-        arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], [], []
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        [],
+        [],
     )
     sys.modules["data"] = stub
     tf = import_theirs(DMLE, root, "tensorflow")
