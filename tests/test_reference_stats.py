@@ -90,5 +90,18 @@ def test_compare_row_and_markdown():
     assert row["ours_std"] == pytest.approx(0.02)
     assert row["tost_p"] == pytest.approx(0.5)
     assert row["equivalent"] is False
+    assert (row["n_final"], row["ours_final"]) == (200, pytest.approx(0.82))
     text = markdown(pd.DataFrame([row]))
     assert "| entropy | 0.8200 ± 0.0200 (3) | 0.8300 ± 0.0200 (3) | -1.00 [" in text
+    assert text.rstrip().endswith("| 0.820 / 0.830 (N=200) |")
+
+
+def test_only_the_sizes_both_sides_evaluated_are_compared():
+    # theirs never evaluated N = 100 (no round 0), so ours' round 0 is left out:
+    # ours over N = 150, 200: (0.6 + 0.8) / 2 = 0.7; theirs (0.5 + 0.9) / 2 = 0.7
+    ours = _curves({0: [0.1, 0.6, 0.8], 1: [0.1, 0.6, 0.8]})
+    theirs = _curves({0: [0.2, 0.5, 0.9], 1: [0.2, 0.5, 0.9]})
+    theirs = theirs[theirs["round"] > 0]
+    row = compare_row("imle", ours, theirs)
+    assert row["ours_aubc"] == pytest.approx(0.7) and row["theirs_aubc"] == pytest.approx(0.7)
+    assert row["tost_p"] == 0.0 and row["theirs_final"] == pytest.approx(0.9)

@@ -14,12 +14,24 @@ from scripts.reference.curves import curve_path, read_curves, seed_aubcs  # noqa
 from scripts.reference.stats import MARGIN, equivalence  # noqa: E402
 
 COLUMNS = ["strategy", "ours_seeds", "ours_aubc", "ours_std", "theirs_seeds", "theirs_aubc",
-           "theirs_std", "diff", "ci_low", "ci_high", "tost_p", "equivalent"]  # fmt: skip
+           "theirs_std", "diff", "ci_low", "ci_high", "tost_p", "equivalent", "n_final",
+           "ours_final", "theirs_final"]  # fmt: skip
+
+
+def common_points(ours: pd.DataFrame, theirs: pd.DataFrame):
+    """Both curves restricted to the labeled-set sizes both sides evaluated (DMLE's code
+    evaluates no model before its first cycle; ours evaluates round 0)."""
+    shared = set(ours["n_labeled"]) & set(theirs["n_labeled"])
+    if not shared:
+        raise ValueError("the two sides share no labeled-set size")
+    return ours[ours["n_labeled"].isin(shared)], theirs[theirs["n_labeled"].isin(shared)]
 
 
 def compare_row(strategy: str, ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
-    """The table row of one strategy from both sides' curves."""
+    """The table row of one strategy from both sides' curves (their common sizes)."""
+    ours, theirs = common_points(ours, theirs)
     a, b = seed_aubcs(ours), seed_aubcs(theirs)
+    last = ours["n_labeled"].max()
     eq = equivalence(a.to_numpy(), b.to_numpy(), MARGIN)
     return {
         "strategy": strategy, "ours_seeds": len(a), "ours_aubc": a.mean(),
@@ -27,6 +39,9 @@ def compare_row(strategy: str, ours: pd.DataFrame, theirs: pd.DataFrame) -> dict
         "theirs_std": b.std(ddof=1), "diff": eq.diff, "ci_low": eq.ci_low,
         "ci_high": eq.ci_high, "tost_p": eq.tost_p,
         "equivalent": bool(eq.equivalent and abs(eq.diff) <= MARGIN),
+        "n_final": int(last),
+        "ours_final": ours.loc[ours["n_labeled"] == last, "accuracy"].mean(),
+        "theirs_final": theirs.loc[theirs["n_labeled"] == last, "accuracy"].mean(),
     }  # fmt: skip
 
 
@@ -34,8 +49,8 @@ def markdown(table: pd.DataFrame) -> str:
     """The table in percentage points, one line per strategy."""
     lines = [
         "| strategy | ours AUBC (n) | theirs AUBC (n) | ours − theirs [95% CI] (pp) "
-        "| TOST p (±1 pp) |",
-        "|---|---|---|---|---|",
+        "| TOST p (±1 pp) | final acc. ours / theirs |",
+        "|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         mark = "**" if r.equivalent else ""
@@ -43,7 +58,8 @@ def markdown(table: pd.DataFrame) -> str:
             f"| {r.strategy} | {r.ours_aubc:.4f} ± {r.ours_std:.4f} ({r.ours_seeds}) | "
             f"{r.theirs_aubc:.4f} ± {r.theirs_std:.4f} ({r.theirs_seeds}) | "
             f"{100 * r.diff:+.2f} [{100 * r.ci_low:+.2f}, {100 * r.ci_high:+.2f}] | "
-            f"{mark}{r.tost_p:.3f}{mark} |"
+            f"{mark}{r.tost_p:.3f}{mark} | {r.ours_final:.3f} / {r.theirs_final:.3f} "
+            f"(N={r.n_final}) |"
         )
     return "\n".join(lines) + "\n"
 
