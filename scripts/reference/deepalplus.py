@@ -160,12 +160,14 @@ def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: in
     log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     rows, started = [], time.time()
+    path = curve_path(out, suite.name, "theirs", strategy)
     with log.open("w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        for seed in range(seeds):
+        for seed in range(seeds):  # the curves so far are rewritten after every seed
             accuracy = run_trial(mods, suite, name, seed, arrays)
             rows += [(seed, r, n, a) for r, (n, a) in
                      enumerate(zip(suite.budget.n_labeled, accuracy, strict=True))]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["seed", "round", "n_labeled", "accuracy"])
-    path = write_curves(curve_path(out, suite.name, "theirs", strategy), frame)
+            write_curves(
+                path, pd.DataFrame(rows, columns=["seed", "round", "n_labeled", "accuracy"])
+            )
     append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
     return path
