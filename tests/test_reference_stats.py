@@ -102,6 +102,8 @@ def test_only_the_sizes_both_sides_evaluated_are_compared():
     ours = _curves({0: [0.1, 0.6, 0.8], 1: [0.1, 0.6, 0.8]})
     theirs = _curves({0: [0.2, 0.5, 0.9], 1: [0.2, 0.5, 0.9]})
     theirs = theirs[theirs["round"] > 0]
-    row = compare_row("imle", ours, theirs)
+    unfinished = pd.DataFrame({"seed": [7], "round": [1], "n_labeled": [150], "accuracy": [0.0]})
+    row = compare_row("imle", ours, pd.concat([theirs, unfinished]))
+    assert row["theirs_seeds"] == 2
     assert row["ours_aubc"] == pytest.approx(0.7) and row["theirs_aubc"] == pytest.approx(0.7)
     assert row["tost_p"] == 0.0 and row["theirs_final"] == pytest.approx(0.9)

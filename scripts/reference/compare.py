@@ -20,11 +20,18 @@ COLUMNS = ["strategy", "ours_seeds", "ours_aubc", "ours_std", "theirs_seeds", "t
 
 def common_points(ours: pd.DataFrame, theirs: pd.DataFrame):
     """Both curves restricted to the labeled-set sizes both sides evaluated (DMLE's code
-    evaluates no model before its first cycle; ours evaluates round 0)."""
+    evaluates no model before its first cycle; ours evaluates round 0), and to the seeds
+    that reached all of them."""
     shared = set(ours["n_labeled"]) & set(theirs["n_labeled"])
     if not shared:
         raise ValueError("the two sides share no labeled-set size")
-    return ours[ours["n_labeled"].isin(shared)], theirs[theirs["n_labeled"].isin(shared)]
+
+    def complete(frame: pd.DataFrame) -> pd.DataFrame:  # seeds of a stopped run left out
+        frame = frame[frame["n_labeled"].isin(shared)]
+        counts = frame.groupby("seed")["n_labeled"].transform("nunique")
+        return frame[counts == len(shared)]
+
+    return complete(ours), complete(theirs)
 
 
 def compare_row(strategy: str, ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.reference.checkout import DMLE, check_checkout, import_theirs
-from scripts.reference.curves import append_runtime, curve_path, write_curves
+from scripts.reference.curves import COLUMNS, append_runtime, curve_path, write_curves
 from scripts.reference.data import load_arrays
 from scripts.reference.suites import Suite
 
@@ -81,16 +81,16 @@ def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: in
     log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     rows, started, here = [], time.time(), Path.cwd()
+    path = curve_path(out, suite.name, "theirs", strategy)
     with tempfile.TemporaryDirectory() as scratch, log.open("w") as sink:
         (Path(scratch) / "iris").mkdir()
         os.chdir(scratch)
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                for seed in range(seeds):
+                for seed in range(seeds):  # the curves so far, rewritten after every seed
                     rows += run_trial(main, suite, obj, seed, arrays)
+                    write_curves(path, pd.DataFrame(rows, columns=COLUMNS))
         finally:
             os.chdir(here)
-    frame = pd.DataFrame(rows, columns=["seed", "round", "n_labeled", "accuracy"])
-    path = write_curves(curve_path(out, suite.name, "theirs", strategy), frame)
     append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
     return path

@@ -36,13 +36,21 @@ from scripts.reference.suites import Suite
 class Recorder:
     """Stands in for their MLFlowLogger: keeps (seed, labeled points, accuracy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self.rows: list[tuple[int, int, float]] = []
+        self.path = path
 
     def log_results(self, result: dict, step) -> None:
         for key, value in result.items():
             if key.startswith("acc_"):
                 self.rows.append((int(key[4:]), int(step), float(value)))
+        if self.path is not None:  # the curves so far, so a stopped run keeps them
+            write_curves(self.path, self.frame())
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.rows, columns=["seed", "n_labeled", "accuracy"])
+        frame["round"] = frame.groupby("seed").cumcount()
+        return frame
 
     def log_params(self, *args, **kwargs) -> None:
         return None
@@ -110,15 +118,14 @@ def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: in
     arrays = load_arrays(data_file)
     loop.get_dataset = lambda ds, ds_args: _their_dataset(arrays)
     name = suite.strategies[strategy][0]
-    recorder, started = Recorder(), time.time()
+    path = curve_path(out, suite.name, "theirs", strategy)
+    recorder, started = Recorder(path), time.time()
     log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     stats_dir = Path(out) / suite.name / "theirs_stats" / strategy
     with log.open("w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         loop.active_loop(**_settings(root, suite, name), database=recorder,
                          seeds=list(range(seeds)), output_path=stats_dir)  # fmt: skip
-    frame = pd.DataFrame(recorder.rows, columns=["seed", "n_labeled", "accuracy"])
-    frame["round"] = frame.groupby("seed").cumcount()
-    path = write_curves(curve_path(out, suite.name, "theirs", strategy), frame)
+    write_curves(path, recorder.frame())
     append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
     return path
