@@ -108,4 +108,17 @@ def compare_suite(out: Path, suite: str, pairs: list[tuple[str, str]], dest: Pat
     table.to_csv(dest / "comparison.csv", index=False, float_format="%.6g")
     (dest / "comparison.md").write_text(markdown(table))
     figure(curves, dest / "curves.png")
+    _side_files(Path(out) / suite, dest)
     return table
+
+
+def _side_files(source: Path, dest: Path) -> None:
+    """The runtimes of every run and why a side could not run a strategy, next to the table."""
+    if (source / "runtimes.csv").exists() and source.resolve() != dest.resolve():
+        (dest / "runtimes.csv").write_text((source / "runtimes.csv").read_text())
+    failed = sorted(source.glob("*/*.failed"))
+    if failed:
+        rows = [(f.parent.name, f.stem, f.read_text().strip()) for f in failed]
+        pd.DataFrame(rows, columns=["side", "strategy", "reason"]).to_csv(
+            dest / "failed.csv", index=False
+        )
