@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", default="", help="comma-separated (ours' names)")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--set", action="append", default=[], help="extra override of ours")
+    p.add_argument("--ours-code", type=Path, help="ours: run the CLI of this checkout instead")
     p.add_argument("--dest", type=Path, help="compare: where the tables and figure go")
     p.add_argument("--pair", action="append", default=[], help="compare: ours_tag:theirs_tag")
     return p
@@ -72,7 +73,9 @@ def _ours(args, suite: Suite, strategies: list[str]) -> None:
 
     for s in strategies:
         try:
-            run_ours(suite, s, data_file(args.out, suite), args.seeds, args.out, args.set)
+            run_ours(
+                suite, s, data_file(args.out, suite), args.seeds, args.out, args.set, args.ours_code
+            )
         except OurRunFailed as exc:  # refused by our CLI: record it, go on with the next one
             path = Path(args.out) / suite.name / "ours" / f"{s}.failed"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Our side: the suite's experiment through the normal CLI (`python -m deepal_bench` with
 overrides), then its records (rounds.csv) as curves."""
 
+import os
 import subprocess
 import sys
 import time
@@ -24,16 +25,26 @@ def command(suite: Suite, strategy: str, data_file: Path, seeds: int, run_dir: P
 
 
 def run_ours(
-    suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, extra: list[str]
+    suite: Suite,
+    strategy: str,
+    data_file: Path,
+    seeds: int,
+    out: Path,
+    extra: list[str],
+    code: Path | None = None,
 ) -> Path:
-    """Run `strategy` over `seeds` trials through the CLI; write and return its curves."""
+    """Run `strategy` over `seeds` trials through the CLI (of the checkout `code`, default
+    the current folder's); write and return its curves."""
     tag = strategy + ("+" + "+".join(e.split("=")[0].lstrip("+") for e in extra) if extra else "")
     run_dir = Path(out) / suite.name / "ours_runs" / tag
     started = time.time()
+    env = dict(os.environ, PYTHONPATH=str(code)) if code else None
     done = subprocess.run(
-        command(suite, strategy, data_file, seeds, run_dir, extra),
+        command(suite, strategy, Path(data_file).resolve(), seeds, run_dir.resolve(), extra),
         stderr=subprocess.PIPE,
         text=True,
+        cwd=code,
+        env=env,
     )
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if "error:" in line]
