@@ -3,6 +3,7 @@
     export  --suite S --out DIR                       write the suite's data file
     theirs  --suite S --checkout PATH --strategies a,b --seeds 20 --out DIR
     ours    --suite S --strategies a,b --seeds 20 --out DIR [--set key=value ...]
+    collect --suite S --out DIR                       our curves of stopped runs too
     compare --suite S --out DIR --dest DIR [--pair ours_tag:theirs_tag ...]
 
 Bad input (an unknown suite or strategy, a folder that is not the authors' checkout, a
@@ -21,7 +22,7 @@ from scripts.reference.suites import SUITES, Suite
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.reference", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("command", choices=("export", "theirs", "ours", "compare"))
+    p.add_argument("command", choices=("export", "theirs", "ours", "collect", "compare"))
     p.add_argument("--suite", required=True, help=f"one of {', '.join(SUITES)}")
     p.add_argument("--out", type=Path, default=Path("results/reference/runs"))
     p.add_argument("--checkout", help="folder of a clone of the authors' repository")
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             print(data_file(args.out, suite))
         elif args.command == "theirs":
             _theirs(args, suite, _strategies(suite, args.strategies))
+        elif args.command == "collect":
+            from scripts.reference.ours import collect
+
+            print("\n".join(str(p) for p in collect(args.out, suite)))
         elif args.command == "ours":
             _ours(args, suite, _strategies(suite, args.strategies))
         else:

@@ -50,8 +50,22 @@ def run_ours(
         errors = [line for line in done.stderr.splitlines() if "error:" in line]
         reason = errors[-1] if errors else done.stderr.strip().splitlines()[-1:]
         raise OurRunFailed(f"our run of {tag} failed (exit {done.returncode}): {reason}")
-    rounds = pd.read_csv(run_dir / "rounds.csv")
-    frame = rounds.drop(columns="seed").rename(columns={"trial": "seed"})
-    path = write_curves(curve_path(out, suite.name, "ours", tag), frame)
+    path = write_curves(curve_path(out, suite.name, "ours", tag), curves_of_run(run_dir))
     append_runtime(out, suite.name, "ours", tag, seeds, time.time() - started)
     return path
+
+
+def curves_of_run(run_dir: Path) -> pd.DataFrame:
+    """The curves in a run directory's rounds.csv (trial t as seed t)."""
+    rounds = pd.read_csv(Path(run_dir) / "rounds.csv")
+    return rounds.drop(columns="seed").rename(columns={"trial": "seed"})
+
+
+def collect(out: Path, suite: Suite) -> list[Path]:
+    """Curves of every run of the suite under `out`, finished or stopped (a stopped run's
+    unfinished trial is left out by the comparison)."""
+    runs = sorted((Path(out) / suite.name / "ours_runs").glob("*/rounds.csv"))
+    return [
+        write_curves(curve_path(out, suite.name, "ours", r.parent.name), curves_of_run(r.parent))
+        for r in runs
+    ]
