@@ -60,3 +60,23 @@ def test_curves_round_trip(tmp_path):
                           "accuracy": [0.5, 0.75], "extra": [1, 2]})  # fmt: skip
     back = read_curves(write_curves(tmp_path / "s" / "random.csv", frame))
     assert back.to_dict("list") == frame.drop(columns="extra").to_dict("list")
+
+
+def test_collect_turns_our_records_into_curves(tmp_path):
+    import pandas as pd
+
+    from scripts.reference.ours import collect
+    from scripts.reference.suites import SUITES
+
+    suite = SUITES["deepalplus-tabular"]
+    run = tmp_path / suite.name / "ours_runs" / "entropy"
+    run.mkdir(parents=True)
+    pd.DataFrame({"trial": [0, 0, 1], "seed": [5, 5, 6], "round": [0, 1, 0],
+                  "n_labeled": [100, 150, 100], "accuracy": [0.5, 0.6, 0.55],
+                  "train_seconds": [1.0, 1.0, 1.0]}).to_csv(run / "rounds.csv", index=False)  # fmt: skip
+    (path,) = collect(tmp_path, suite)
+    assert path == tmp_path / suite.name / "ours" / "entropy.csv"
+    assert read_curves(path).to_dict("list") == {
+        "seed": [0, 0, 1], "round": [0, 1, 0], "n_labeled": [100, 150, 100],
+        "accuracy": [0.5, 0.6, 0.55],
+    }  # fmt: skip
