@@ -71,9 +71,10 @@ def test_collect_turns_our_records_into_curves(tmp_path):
     suite = SUITES["deepalplus-tabular"]
     run = tmp_path / suite.name / "ours_runs" / "entropy"
     run.mkdir(parents=True)
-    pd.DataFrame({"trial": [0, 0, 1], "seed": [5, 5, 6], "round": [0, 1, 0],
-                  "n_labeled": [100, 150, 100], "accuracy": [0.5, 0.6, 0.55],
-                  "train_seconds": [1.0, 1.0, 1.0]}).to_csv(run / "rounds.csv", index=False)  # fmt: skip
+    rounds = pd.DataFrame({"trial": [0, 0, 1], "seed": [5, 5, 6], "round": [0, 1, 0],
+                           "n_labeled": [100, 150, 100], "accuracy": [0.5, 0.6, 0.55],
+                           "train_seconds": [1.0, 1.0, 1.0]})  # fmt: skip
+    rounds.to_csv(run / "rounds.csv", index=False)
     (path,) = collect(tmp_path, suite)
     assert path == tmp_path / suite.name / "ours" / "entropy.csv"
     assert read_curves(path).to_dict("list") == {
