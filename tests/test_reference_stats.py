@@ -107,3 +107,9 @@ def test_only_the_sizes_both_sides_evaluated_are_compared():
     assert row["theirs_seeds"] == 2
     assert row["ours_aubc"] == pytest.approx(0.7) and row["theirs_aubc"] == pytest.approx(0.7)
     assert row["tost_p"] == 0.0 and row["theirs_final"] == pytest.approx(0.9)
+
+
+def test_a_side_with_one_finished_seed_gets_no_test():
+    row = compare_row("bald", _curves({0: [0.5, 0.7, 0.9]}), _curves({0: [0.5] * 3, 1: [0.6] * 3}))
+    assert row["diff"] == pytest.approx(0.7 - 0.55)
+    assert math.isnan(row["tost_p"]) and row["equivalent"] is False
