@@ -184,7 +184,7 @@ def test_job_count_is_the_product_of_the_swept_values():
 def test_pool_size_follows_the_catalogue():
     assert pool_size({"name": "iris", "test_size": 30}, 10) == 110  # DMLE §5.1
     assert pool_size({"name": "digits", "test_size": 0.3}, 300) == 958
-    assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 12_800
+    assert pool_size({"name": "openml", "data_id": 6, "test_size": 0.2}, 0) == 16_000
     assert pool_size({"name": "mnist", "subset": 30_000}, 0) == 30_000
     assert pool_size({"name": "medmnist", "flag": "dermamnist", "val": "drop"}, 0) == 7_007
 
@@ -229,12 +229,12 @@ def test_only_the_deepal_plus_presets_query_through_the_training_augmentation():
         ("fashionmnist", "imagenet", "adam", 1e-3, 20, 128),
         ("emnist", "imagenet", "adam", 1e-3, 20, 128),
         ("svhn", "imagenet", "adam", 1e-3, 20, 128),
-        ("cifar10", "cifar", "adam", 1e-3, 30, 128),
-        ("cifar10_imb", "cifar", "adam", 1e-3, 30, 128),
-        ("cifar100", "cifar", "adam", 1e-3, 40, 128),
-        ("tinyimagenet", "cifar", "adam", 1e-3, 40, 128),
-        ("pneumoniamnist", "cifar", "sgd", 1e-2, 10, 32),
-        ("breakhis", "cifar", "sgd", 1e-2, 10, 32),
+        ("cifar10", "cifar_maxpool", "adam", 1e-3, 30, 128),
+        ("cifar10_imb", "cifar_maxpool", "adam", 1e-3, 30, 128),
+        ("cifar100", "cifar_maxpool", "adam", 1e-3, 40, 128),
+        ("tinyimagenet", "cifar_maxpool", "adam", 1e-3, 40, 128),
+        ("pneumoniamnist", "cifar_maxpool", "sgd", 1e-2, 10, 32),
+        ("breakhis", "cifar_maxpool", "sgd", 1e-2, 10, 32),
         ("waterbirds", "imagenet", "sgd", 5e-4, 30, 32),
     ],
 )

@@ -7,6 +7,7 @@ import torchvision
 
 from deepal_bench.errors import ConfigError
 from deepal_bench.models import build_model
+from deepal_bench.models.resnet import ResNet18
 
 
 def test_resnet50_shapes_and_frozen_backbone():
@@ -62,3 +63,15 @@ def test_resnet18_adapter_keeps_the_pretrained_stem_weights(tmp_path, monkeypatc
     assert torch.equal(model.backbone.layer4[1].conv2.weight, weights["layer4.1.conv2.weight"])
     replaced = build_model(options, (1, 28, 28), 10)
     assert replaced.backbone.conv1.weight.shape == (64, 1, 7, 7)
+
+
+@pytest.mark.parametrize(("stem", "pooled"), [("cifar", False), ("cifar_maxpool", True)])
+def test_the_3x3_stems_differ_only_in_the_max_pool(stem, pooled):
+    """DeepAL+'s CIFAR10_Net keeps torchvision's max-pool after its 3x3 convolution
+    (`cifar_maxpool`); pytorch-cifar's ResNet18 has none (`cifar`)."""
+    model = ResNet18(3, 10, stem=stem, dropout=0.0)
+    conv = model.backbone.conv1
+    assert (conv.kernel_size, conv.stride) == ((3, 3), (1, 1))
+    assert isinstance(model.backbone.maxpool, torch.nn.MaxPool2d) == pooled
+    assert model.embed(torch.zeros(2, 3, 32, 32)).shape == (2, 512)
+    assert model.architecture == "resnet18/cifar"

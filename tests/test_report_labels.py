@@ -54,3 +54,22 @@ def test_a_cell_of_several_code_versions_gets_a_note(tmp_path):
     assert notes == {("digits/lenet/10+20/10/imle-topk", "random"): (
         "† digits/lenet/10+20/10/imle-topk, random: pools runs made by 2 code versions "
         "(0.1.0@aaaaaaa, 0.1.0@bbbbbbb)")}  # fmt: skip
+
+
+def test_a_dataset_is_named_by_its_descriptor_never_by_its_registered_name(monkeypatch):
+    """MedMNIST by its flag, OpenML by its id, and a dataset registered under another name
+    with the same descriptor is named the same way (no dispatch on catalogue names)."""
+    from deepal_bench.data.catalogue import DATASETS, DESCRIPTORS
+    from deepal_bench.report.labels import dataset_display_name
+
+    assert dataset_display_name({"dataset.name": "medmnist", "dataset.flag": "pathmnist"}) == (
+        "pathmnist"
+    )
+    assert dataset_display_name({"dataset.name": "openml", "dataset.data_id": 155}) == (
+        "openml-155"
+    )
+    monkeypatch.setitem(DATASETS._items, "my_medmnist", DATASETS.get("medmnist"))
+    monkeypatch.setitem(DESCRIPTORS, "my_medmnist", DESCRIPTORS["medmnist"])
+    settings = {"dataset.name": "my_medmnist", "dataset.flag": "octmnist"}
+    assert dataset_display_name(settings) == "octmnist"
+    assert dataset_display_name({"dataset.name": "not_registered"}) == "not_registered"

@@ -77,3 +77,13 @@ def test_ceal_resolves_any_base_by_name_and_chains_its_extension():
         build_strategy({"name": "ceal", "base": "no_such_strategy"})
     with pytest.raises(ConfigError):
         build_strategy({"name": "ceal", "base": "ceal"})
+
+
+def test_ceal_refuses_a_ceal_base_by_class_whatever_its_registered_name(monkeypatch):
+    from deepal_bench.strategies import STRATEGIES
+
+    ceal = STRATEGIES.get("ceal")
+    monkeypatch.setitem(STRATEGIES._items, "my_ceal", ceal)
+    for name in ("ceal", "my_ceal"):
+        with pytest.raises(ConfigError, match=f"strategy.base cannot be '{name}' \\(CEAL\\)"):
+            build_strategy({"name": "ceal", "base": name})

@@ -2,9 +2,10 @@
 
 Collects every complete run under the given directories and writes the tables of one
 paper in the paper's layout (Markdown, CSV, LaTeX), ours next to every published cell with
-the same settings (and the near cells that differ, with the settings that do), figures and
-an index.md; prints the Markdown. A table the records cannot give is named in one line with
-what is missing; the others are written. Shares its code with `deepal-bench-report`.
+the same settings (and the near cells that differ, with the settings that do), figures, an
+index.md and an index.html (everything in one page); prints the Markdown. A table the
+records cannot give is named in one line with what is missing; the others are written.
+Shares its code with `deepal-bench-report`.
 """
 
 import argparse
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     print(outcome.markdown)
     for line in outcome.not_built:
         print(f"- {line}")
-    print(f"written to {out} (index.md, {len(outcome.files)} files)")
+    print(f"written to {out} (index.html, index.md, {len(outcome.files)} files)")
     return 0
 
 

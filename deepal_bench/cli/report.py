@@ -69,8 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Collect every run under RESULTS_DIR (any depth) and write the report: "
         "AUBC / F-acc / time ratio, first/last cycle and AUCA ratio, win-tie-loss, dueling "
         "matrix and significance tables (Markdown, CSV, LaTeX), curves and plots (PNG, PDF), "
-        "ours vs every published cell with the same settings, and index.md with each run's "
-        "provenance. Incomplete or damaged runs are listed and skipped.",
+        "AUBC against total seconds with the Pareto front, deepal-bench-plan's estimate next to "
+        "the measured seconds, ours vs every published cell with the same settings, index.md "
+        "with each run's provenance and index.html, the whole report in one page that opens "
+        "from the file system. Incomplete or damaged runs are listed and skipped.",
     )
     add_common_arguments(parser, reference=None)
     parser.add_argument(
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = tables.summary_table(ctx.trials)
     print(summary_markdown(summary) if len(summary) else "")
     print(f"records under {', '.join(map(str, args.results_dirs))}")
-    print(f"report written to {out} (index.md, {len(outcome.files)} files)")
+    print(f"report written to {out} (index.html, index.md, {len(outcome.files)} files)")
     print(totals_line(len(outcome.runs), outcome.skipped))
     return 0
 

@@ -40,11 +40,14 @@ class Descriptor:
     """A dataset's sizes as a function of its loader's options (defaults filled in from the
     loader's signature). `variants` are the options the size table of docs/datasets.md
     lists beside the YAML's own; `from_files` says, for a user format, what its sizes are
-    read from (the size table shows it instead of sizes)."""
+    read from (the size table shows it instead of sizes). `variant_name` names the dataset
+    as papers do for these options where the catalogue name does not (MedMNIST by its flag,
+    OpenML by its id)."""
 
     sizes: Callable[[dict], Sizes | Unknown]
     variants: tuple[dict, ...] = ()
     from_files: str | None = None
+    variant_name: Callable[[dict], str] | None = None
 
 
 def held_out(total: int, test_size: float | int) -> tuple[int, int]:

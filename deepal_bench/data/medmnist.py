@@ -148,4 +148,6 @@ def _sizes(options: dict) -> Sizes:
     return Sizes(shape, n_train, n_test, classes, val=n_val if val == "validation" else 0)
 
 
-MEDMNIST_DESCRIPTOR = Descriptor(_sizes, tuple({"flag": flag} for flag in FLAGS))
+MEDMNIST_DESCRIPTOR = Descriptor(
+    _sizes, tuple({"flag": flag} for flag in FLAGS), variant_name=lambda options: options["flag"]
+)

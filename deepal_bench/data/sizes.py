@@ -26,6 +26,15 @@ def with_loader_defaults(name: str, options: dict) -> dict:
     return {**defaults, **options}
 
 
+def variant_name(name: str, options: dict) -> str:
+    """Dataset `name` as papers name it with `options` (its descriptor's `variant_name`,
+    e.g. MedMNIST's flag), else `name`; an unregistered name is returned as it is."""
+    descriptor = DESCRIPTORS.get(name) if name in DATASETS else None
+    if descriptor is None or descriptor.variant_name is None:
+        return name
+    return str(descriptor.variant_name(with_loader_defaults(name, options)))
+
+
 def dataset_sizes(cfg: DictConfig | dict, validation: int = 0) -> Sizes | Unknown:
     """The shape, classes and split sizes of the `dataset` config `cfg` with `validation`
     labeled points held out of the pool (see the module doc)."""

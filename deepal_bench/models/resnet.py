@@ -1,7 +1,13 @@
-"""ResNet18 (He et al. 2016) with the CIFAR 3x3 stem (no max-pool) or the ImageNet 7x7 stem.
+"""ResNet18 (He et al. 2016) with a 3x3 stem or the ImageNet 7x7 stem.
 
-DeepAL+ App. D.2: the 7x7 stem for MNIST/FashionMNIST/EMNIST/SVHN/Waterbird, the 3x3
-stem (pytorch-cifar) for CIFAR and Tiny ImageNet.
+Stems: `imagenet` = torchvision's 7x7 stride-2 convolution and max-pool; `cifar` = a 3x3
+stride-1 convolution without the max-pool (pytorch-cifar); `cifar_maxpool` = the 3x3
+convolution with torchvision's max-pool kept, as DeepAL+'s code builds its CIFAR10_Net and
+PneumoniaMNIST_Net (deepALplus nets.py: `features_tmp[0]` replaced, every other child of
+torchvision's resnet18 kept). DeepAL+ App. D.2 gives the 7x7 stem for
+MNIST/FashionMNIST/EMNIST/SVHN/Waterbird and a 3x3 first convolution for CIFAR, Tiny
+ImageNet, BreakHis and PneumoniaMNIST; whether the max-pool stays it does not say, and the
+authors' code keeps it.
 
 Inputs with other than 3 channels: by default the first convolution is replaced by one
 taking that many channels (pretrained weights of the 7x7 convolution are then lost). With
@@ -25,7 +31,8 @@ from deepal_bench.errors import unknown_choice
 from deepal_bench.models.base import BackboneClassifier
 from deepal_bench.models.weights import load_pretrained
 
-STEMS = ("cifar", "imagenet")
+STEMS = ("cifar", "cifar_maxpool", "imagenet")
+THREE_BY_THREE = ("cifar", "cifar_maxpool")  # stems with a 3x3 stride-1 first convolution
 
 
 class _ResNet(BackboneClassifier):
@@ -53,10 +60,11 @@ class ResNet18(_ResNet):
         if pretrained:
             load_pretrained(net, torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
         stem_channels = 3 if adapter else in_channels
-        if stem == "cifar":
+        if stem in THREE_BY_THREE:
             net.conv1 = nn.Conv2d(stem_channels, 64, 3, stride=1, padding=1, bias=False)
+        if stem == "cifar":
             net.maxpool = nn.Identity()
-        elif stem_channels != 3:
+        elif stem == "imagenet" and stem_channels != 3:
             net.conv1 = nn.Conv2d(stem_channels, 64, 7, stride=2, padding=3, bias=False)
         if adapter:
             net.conv1 = nn.Sequential(nn.Conv2d(in_channels, 3, kernel_size=1), net.conv1)
@@ -66,8 +74,9 @@ class ResNet18(_ResNet):
 
     @property
     def architecture(self) -> str:
-        """`resnet18/cifar` or `resnet18/imagenet`: the stem changes the cost per FLOP."""
-        return f"{self.family}/{self.stem}"
+        """`resnet18/cifar` (either 3x3 stem) or `resnet18/imagenet`: the stem changes the
+        cost per FLOP; the max-pool's smaller maps are counted by the forward FLOPs."""
+        return f"{self.family}/{'cifar' if self.stem in THREE_BY_THREE else self.stem}"
 
 
 class ResNet50(_ResNet):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -50,11 +51,22 @@ class Table:
 
 @dataclass
 class Figure:
-    """A figure drawn into the output folder; `draw(out)` returns the written paths."""
+    """A figure drawn into the output folder; `draw(out)` returns the written paths. A
+    figure of one setting names its label (the HTML index shows it in that setting's
+    section)."""
 
     name: str
     title: str
     draw: Callable[[Path], list[Path]]
+    setting: str | None = None
+
+
+class Drawn(NamedTuple):
+    """A figure as written: its title, its files (PNG, PDF) and its setting if it has one."""
+
+    title: str
+    paths: list[Path]
+    setting: str | None = None
 
 
 @dataclass
@@ -269,7 +281,7 @@ class Outcome:
     markdown: str = ""  # every table as Markdown (what `deepal-bench-paper` prints)
     files: list[Path] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)  # as written (markers and notes added)
-    figures: list[tuple[str, list[Path]]] = field(default_factory=list)  # (title, PNG/PDF)
+    figures: list[Drawn] = field(default_factory=list)
     not_built: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # runs kept apart, code versions pooled
     skipped: list[Skipped] = field(default_factory=list)

@@ -3,7 +3,8 @@
 - accuracy-budget curves per setting, mean ± 1 std band, AUBC mean ± std in the legend
   (DeepAL+ Fig. 5);
 - dueling-matrix heat map with the win/loss margins (FALCUN Fig. 4);
-- AUCA-ratio box plots per setting over trials (RALIF Fig. 3).
+- AUCA-ratio box plots per setting over trials (RALIF Fig. 3);
+- AUBC against total compute per setting with the Pareto front marked (cost next to gain).
 """
 
 import io
@@ -128,3 +129,38 @@ def auca_boxplot(ratios: pd.DataFrame, out: Path) -> list[Path]:
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("AUCA ratio (vs baseline)")
     return _save(fig, out, "auca_ratio_boxplot")
+
+
+def cost_figure(frame: pd.DataFrame, setting: str, out: Path) -> list[Path]:
+    """AUBC against total compute per strategy of one setting: mean total seconds per
+    trial (x, log scale when it spans more than a factor of 10) and mean AUBC (y), ±1 std
+    bars over trials; the strategies of the Pareto front (`frame.on_front`) filled and
+    joined, the others hollow."""
+    frame = frame.sort_values("total_seconds_mean")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    front = frame[frame["on_front"]]
+    ax.step(front["total_seconds_mean"], front["aubc_mean"], where="post", color="C3", lw=1)
+    for row in frame.itertuples():
+        colour = "C3" if row.on_front else "grey"
+        ax.errorbar(
+            row.total_seconds_mean,
+            row.aubc_mean,
+            xerr=row.total_seconds_std,
+            yerr=row.aubc_std,
+            fmt="o",
+            ms=6,
+            color=colour,
+            mfc=colour if row.on_front else "white",
+            capsize=2,
+        )
+        point = (row.total_seconds_mean, row.aubc_mean)
+        ax.annotate(row.strategy, point, xytext=(4, 4), textcoords="offset points", fontsize=7)
+    seconds = frame["total_seconds_mean"].dropna()
+    if len(seconds) and seconds.min() > 0 and seconds.max() > 10 * seconds.min():
+        ax.set_xscale("log")
+    ax.set_xlabel("total seconds per trial (train + query + eval)")
+    ax.set_ylabel("AUBC")
+    title = "filled: the Pareto front (no other strategy has a higher AUBC for less)"
+    ax.set_title(f"{setting}\n{title}", fontsize=9)
+    ax.grid(alpha=0.3)
+    return _save(fig, out, f"cost_{slug(setting)}")

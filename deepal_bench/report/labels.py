@@ -11,6 +11,7 @@ options that tell it apart from other cells of the same name in the same setting
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from deepal_bench.data.sizes import variant_name
 from deepal_bench.results.cells import CellKey
 from deepal_bench.results.provenance import code_version_text
 from deepal_bench.results.records import Cell
@@ -104,14 +105,21 @@ def mixed_version_notes(cells: list[Cell], labels: Labels) -> dict[tuple[str, st
     return notes
 
 
+def dataset_variant(settings: dict[str, object]) -> str:
+    """The dataset's catalogue name, or the variant its descriptor names for its options
+    (MedMNIST by flag, OpenML by id: `data.sizes.variant_name`)."""
+    options = {
+        key.removeprefix("dataset."): value
+        for key, value in settings.items()
+        if key.startswith("dataset.") and key != "dataset.name"
+    }
+    return variant_name(str(settings.get("dataset.name")), options)
+
+
 def dataset_display_name(settings: dict[str, object]) -> str:
-    """The dataset as the papers name it: MedMNIST by flag, OpenML by id, RepeatedMNIST by
-    its redundancy (share of duplicated images, FALCUN §4), else the catalogue name."""
-    name = str(settings.get("dataset.name"))
-    if name == "medmnist":
-        return str(settings.get("dataset.flag"))
-    if name == "openml":
-        return f"openml-{settings.get('dataset.data_id')}"
+    """The dataset as the papers name it: its variant (`dataset_variant`), RepeatedMNIST by
+    its redundancy (share of duplicated images, FALCUN §4)."""
+    name = dataset_variant(settings)
     share = redundancy_share(settings)
     return f"repeated{name}-{share}" if share is not None else name
 

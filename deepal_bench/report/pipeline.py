@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepal_bench.report.family import Context, Family, Figure, Missing, Outcome, Table
+from deepal_bench.report.family import (
+    Context,
+    Drawn,
+    Family,
+    Figure,
+    Missing,
+    Outcome,
+    Table,
+)
 from deepal_bench.report.formats import markdown_table, spreadsheet_safe
 from deepal_bench.report.labels import MIXED_VERSIONS, mixed_version_notes
 from deepal_bench.report.published import compare
@@ -92,7 +100,7 @@ def _draw(figure: Figure, out: Path, outcome: Outcome) -> None:
     paths = figure.draw(out / "figures")
     outcome.files += paths
     if paths:
-        outcome.figures.append((figure.title, paths))
+        outcome.figures.append(Drawn(figure.title, paths, figure.setting))
         rel = paths[0].relative_to(out)
         outcome.markdown += f"## {figure.title}\n\n![{figure.name}]({rel})\n\n"
 

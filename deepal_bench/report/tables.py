@@ -73,9 +73,22 @@ def auca_ratio_table(rounds: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "strategy", "seed", "auca_ratio"])
 
 
+COST_COLUMNS = ("query_seconds", "total_seconds")
+
+
+def cost_per_trial(trials: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
+    """Per (setting, strategy, trial): its mean query seconds per acquisition round (round
+    0, the initial draw, left out) and its total train + query + eval seconds."""
+    acquisition = rounds[rounds["round"] > 0]
+    query = acquisition.groupby([*KEYS, "seed"])["query_seconds"].mean()
+    per_trial = trials.set_index([*KEYS, "seed"])[["total_seconds"]]
+    return per_trial.join(query).reset_index()[[*KEYS, "seed", *COST_COLUMNS]]
+
+
 def overall_table(trials: pd.DataFrame, rounds: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """AUBC, F-acc, time ratio (DeepAL+ Tables 4-7), first/last-cycle accuracy and AUCA
-    ratio (RALIF Table 2): mean and std over trials per (setting, strategy)."""
+    """AUBC, F-acc, time ratio (DeepAL+ Tables 4-7), query seconds per round and total
+    seconds, first/last-cycle accuracy and AUCA ratio (RALIF Table 2): mean and std over
+    trials per (setting, strategy)."""
     table = summary_table(trials).set_index(KEYS)
     table = table.join(trials.groupby(KEYS)[["dataset", "model", "batch"]].first())
     table = table.join(_mean_std(trials, ["first_acc", "last_acc"]))
@@ -84,6 +97,7 @@ def overall_table(trials: pd.DataFrame, rounds: pd.DataFrame, baseline: str) -> 
         table = table.join(_mean_std(ratios, ["auca_ratio"]))
     else:
         table["auca_ratio_mean"] = table["auca_ratio_std"] = np.nan
+    table = table.join(_mean_std(cost_per_trial(trials, rounds), list(COST_COLUMNS)))
     table["time_ratio"] = np.nan
     for (setting, strategy), part in trials.groupby(KEYS):
         reference = trials[(trials["setting"] == setting) & (trials["strategy"] == baseline)]

@@ -3,7 +3,8 @@
 A table writer turns a `family.Table` into one file `<name>.<suffix>`: CSV keeps `data` at
 full precision, Markdown and LaTeX show `display` (mean ± std cells) with `digits`
 decimals; Markdown adds the table's notes. An index writer turns the `family.Outcome` of a
-command into its index page. Another format is one more writer in `TABLE_WRITERS` or
+command into its index page: `index.md` with links, and `index.html`, the whole report in one
+self-contained page (`report.html`). Another format is one more writer in `TABLE_WRITERS` or
 `INDEX_WRITERS`. Every file is written atomically and without following a symbolic link
 (`results.io`); CSV cells that a spreadsheet would take for formulas are escaped
 (`formats.spreadsheet_safe`).
@@ -14,6 +15,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from deepal_bench.report import html
 from deepal_bench.report.family import INTERNAL_COLUMNS, Outcome, Table
 from deepal_bench.report.formats import cell, latex_table, markdown_table, spreadsheet_safe
 from deepal_bench.results.io import atomic_write_csv, atomic_write_text
@@ -90,7 +92,7 @@ def _links(name: str) -> str:
 
 def _figure_lines(outcome: Outcome, out: Path) -> list[str]:
     lines = []
-    for title, paths in outcome.figures:
+    for title, paths, _ in outcome.figures:
         for png in (p for p in paths if p.suffix == ".png"):
             rel = png.relative_to(out)
             pdf = f" ([pdf]({rel.with_suffix('.pdf')}))" if png.with_suffix(".pdf") in paths else ""
@@ -124,5 +126,16 @@ def index_lines(outcome: Outcome, out: Path) -> list[str]:
     return lines + (markdown_table(outcome.runs).splitlines() if used else [])
 
 
+class HtmlIndex:
+    """`index.html`: every table and figure in one self-contained page (`report.html`)."""
+
+    def write(self, out: Path, outcome: Outcome) -> Path:
+        path = out / "index.html"
+        tables = [(table, shown(table)) for table in outcome.tables]
+        suffixes = tuple(writer.suffix for writer in TABLE_WRITERS)
+        atomic_write_text(path, html.page(outcome, tables, suffixes, out, RUNS_FILE))
+        return path
+
+
 TABLE_WRITERS: tuple[TableWriter, ...] = (CsvWriter(), MarkdownWriter(), LatexWriter())
-INDEX_WRITERS: tuple[IndexWriter, ...] = (MarkdownIndex(),)
+INDEX_WRITERS: tuple[IndexWriter, ...] = (MarkdownIndex(), HtmlIndex())

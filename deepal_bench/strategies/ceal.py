@@ -31,9 +31,9 @@ class CEAL(Strategy):
         decay: NonNegativeFloat = 0.033e-5,
         decay_schedule: DecaySchedule = "cumulative",
     ) -> None:
-        if base == "ceal":
-            raise ConfigError("strategy.base cannot be 'ceal'; name another strategy.")
         self.base = build_strategy({"name": base, **(base_options or {})})
+        if isinstance(self.base, CEAL):
+            raise ConfigError(f"strategy.base cannot be '{base}' (CEAL); name another strategy.")
         self.needs = self.base.needs | {PROBS}
         self.delta0, self.decay, self.decay_schedule = delta0, decay, decay_schedule
         self._pending: PseudoLabels | None = None

@@ -31,7 +31,7 @@ from deepal_bench.report.family import (
     variant_suffix,
 )
 from deepal_bench.report.formats import cell, pm
-from deepal_bench.report.labels import redundancy_share
+from deepal_bench.report.labels import dataset_variant, redundancy_share
 from deepal_bench.results.cells import common_settings
 
 ORDER = ["random", "entropy", "kcenter", "cdal", "badge", "clue", "alfamix", "falcun"]
@@ -42,11 +42,14 @@ NAMES = {
     "svhn": "SVHN",
     "bloodmnist": "BloodMNIST",
     "dermamnist": "DermaMNIST",
+    "openml-6": "OpenML-6",
+    "openml-155": "OpenML-155",
+    "openml-156": "OpenML-156",
 }
 GROUPS = {
     "gray": ("grayscale images", ["mnist", "fashionmnist", "emnist"]),
     "color": ("colour images", ["svhn", "bloodmnist", "dermamnist"]),
-    "tabular": ("tabular OpenML sets", []),
+    "tabular": ("tabular OpenML sets", ["openml-6", "openml-155", "openml-156"]),
 }
 TABLE3_SIZES = {  # the paper's dataset name: its Table 3 budgets
     "EMNIST": (400, 1000, 2000),
@@ -56,25 +59,16 @@ TABLE3_SIZES = {  # the paper's dataset name: its Table 3 budgets
 }
 
 
-def _catalogue_name(settings: dict) -> str:
-    name = str(settings.get("dataset.name"))
-    return str(settings.get("dataset.flag")) if name == "medmnist" else name
-
-
 def display_name(settings: dict) -> str:
     """EMNIST, RepeatedMNIST (90%), OpenML-6, ... as the paper writes them."""
-    if settings.get("dataset.name") == "openml":
-        return f"OpenML-{settings.get('dataset.data_id')}"
-    name = NAMES.get(_catalogue_name(settings), _catalogue_name(settings))
+    name = NAMES.get(dataset_variant(settings), dataset_variant(settings))
     share = redundancy_share(settings)
     return name if share is None else f"Repeated{name} ({share}%)"
 
 
 def group_of(settings: dict) -> str:
     """gray, color, tabular (FALCUN §4's three kinds of data) or other."""
-    if settings.get("dataset.name") == "openml":
-        return "tabular"
-    name = _catalogue_name(settings)
+    name = dataset_variant(settings)
     return next((g for g, (_, names) in GROUPS.items() if name in names), "other")
 
 

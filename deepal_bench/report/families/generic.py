@@ -4,13 +4,18 @@ AUBC / F-acc / time ratio with the Full row (DeepAL+ Tables 1, 4-7 layout), firs
 cycle and AUCA ratio (RALIF Table 2), win-tie-loss (DeepAL+ Table 9), AUBC significance
 against the baseline, group accuracies (DeepAL+ Table 8), the dueling matrix (FALCUN
 Fig. 4), label-permutation p-values (RALIF Table 7), accuracy curves and AUCA-ratio box
-plots; ours next to every published cell of every paper with the same settings.
+plots; the cost next to the gain (AUBC against total seconds with the Pareto front per
+setting, deepal-bench-plan's estimate beside the measured seconds); ours next to every
+published cell of every paper with the same settings.
 """
+
+from functools import partial
 
 import pandas as pd
 
 from deepal_bench.metrics.groups import MISMATCH, WORST_GROUP
-from deepal_bench.report import figures, tables
+from deepal_bench.report import cost, figures, tables
+from deepal_bench.report.cost import pareto_front
 from deepal_bench.report.family import (
     Context,
     Family,
@@ -22,6 +27,7 @@ from deepal_bench.report.family import (
 )
 from deepal_bench.report.formats import pm
 from deepal_bench.report.permutation import permutation_table
+from deepal_bench.sweeps.throughput import ThroughputTable
 
 
 def _pm(frame: pd.DataFrame, metric: str, digits: int = 4) -> list[str]:
@@ -47,13 +53,34 @@ def _full_rows(setting: str, part: pd.DataFrame, full: pd.DataFrame) -> list[lis
             "—",
             pm(ref.f_acc_mean, ref.f_acc_std),
             "—",
+            "—",
+            "—",
         ]
         for ref in reference.itertuples()
     ]
 
 
+def seconds(mean: float, std: float) -> str:
+    """`mean ± std` seconds to 3 significant digits (an em dash when unknown)."""
+    return "—" if pd.isna(mean) else f"{mean:.3g} ± {std:.2g}"
+
+
+DEEPAL_COLUMNS = [
+    "setting",
+    "strategy",
+    "trials",
+    "AUBC",
+    "F-acc",
+    "Time",
+    "Query s/round",
+    "Total s",
+]
+
+
 def deepal_display(overall: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:
-    """DeepAL+ Tables 1/4-7 layout: AUBC, F-acc, Time per setting; Full row where known."""
+    """DeepAL+ Tables 1/4-7 layout: AUBC, F-acc, Time (ratio to the baseline) per setting,
+    beside them the cost: mean query seconds per round and total seconds per trial; Full
+    row where known."""
     rows = []
     for setting, part in overall.groupby("setting", sort=True):
         rows += _full_rows(setting, part, full)
@@ -67,9 +94,11 @@ def deepal_display(overall: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:
                     pm(row.aubc_mean, row.aubc_std),
                     pm(row.f_acc_mean, row.f_acc_std),
                     time,
+                    seconds(row.query_seconds_mean, row.query_seconds_std),
+                    seconds(row.total_seconds_mean, row.total_seconds_std),
                 ]
             )
-    return pd.DataFrame(rows, columns=["setting", "strategy", "trials", "AUBC", "F-acc", "Time"])
+    return pd.DataFrame(rows, columns=DEEPAL_COLUMNS)
 
 
 def aubc_facc(ctx: Context) -> list[Table]:
@@ -156,23 +185,74 @@ def permutation(ctx: Context) -> list[Table]:
     return [Table("permutation", title, table)]
 
 
-def _curves(ctx: Context, out) -> list:
+def _setting_curves(ctx: Context, setting: str, out) -> list:
+    """The setting's accuracy curves and its group-accuracy curves where recorded."""
     rounds, summary = ctx.rounds, tables.summary_table(ctx.trials)
-    paths = []
-    for setting in sorted(rounds["setting"].unique()):
-        paths += figures.curve_figure(rounds, summary, setting, out)
-        part = rounds[rounds["setting"] == setting]
-        for column in (MISMATCH, WORST_GROUP):
-            if column in part and part[column].notna().any():
-                paths += figures.curve_figure(rounds, summary, setting, out, column)
-    ratios = tables.auca_ratio_table(rounds, ctx.options.baseline)
-    return paths + (figures.auca_boxplot(ratios, out) if len(ratios) else [])
+    paths = figures.curve_figure(rounds, summary, setting, out)
+    part = rounds[rounds["setting"] == setting]
+    for column in (MISMATCH, WORST_GROUP):
+        if column in part and part[column].notna().any():
+            paths += figures.curve_figure(rounds, summary, setting, out, column)
+    return paths
 
 
 def curves(ctx: Context) -> list[Figure]:
-    _acquisition_rounds(ctx)
-    title = "Accuracy curves (DeepAL+ Fig. 5) and AUCA ratios (RALIF Fig. 3)"
-    return [Figure("curves", title, lambda out: _curves(ctx, out))]
+    """Per setting its accuracy curves; the AUCA ratios of every setting in one figure."""
+    rounds = _acquisition_rounds(ctx)
+    items = [
+        Figure(
+            "curves",
+            "Accuracy curves (DeepAL+ Fig. 5)",
+            partial(_setting_curves, ctx, setting),
+            setting,
+        )
+        for setting in sorted(rounds["setting"].unique())
+    ]
+    ratios = tables.auca_ratio_table(rounds, ctx.options.baseline)
+    if len(ratios):
+        title = f"AUCA ratio vs {ctx.options.baseline} over trials (RALIF Fig. 3)"
+        items.append(Figure("auca_ratio", title, lambda out: figures.auca_boxplot(ratios, out)))
+    return items
+
+
+def cost_figures(ctx: Context) -> list[Figure]:
+    """Per setting, AUBC against total seconds per strategy with the Pareto front."""
+    overall = ctx.overall
+    items = []
+    for setting, part in overall.groupby("setting", sort=True):
+        frame = part.assign(on_front=pareto_front(part["total_seconds_mean"], part["aubc_mean"]))
+        draw = partial(figures.cost_figure, frame, setting)
+        items.append(Figure("cost", "AUBC against total compute", draw, setting))
+    return items
+
+
+def _plan_display(table: pd.DataFrame) -> pd.DataFrame:
+    def number(value: float) -> str:
+        return "unknown" if pd.isna(value) else f"{value:.3g}"
+
+    return table[["setting", "strategy", "trials", "device"]].assign(
+        **{
+            "plan (h)": table["plan_hours"].map(number),
+            "measured (h)": table["measured_hours"].map(number),
+            "measured (s)": table["measured_seconds"].map(number),
+            "measured / plan": table["measured_over_plan"].map(number),
+            "note": table["note"],
+        }
+    )
+
+
+def plan_vs_measured(ctx: Context) -> list[Table]:
+    """deepal-bench-plan's device-hours for each cell's runs beside what they took."""
+    if ctx.trials.empty:
+        raise Missing("no complete run with acquisition")
+    table = cost.plan_vs_measured(ctx.labelled_cells, ctx.trials, ThroughputTable.read())
+    title = "deepal-bench-plan's estimate vs the measured cost (total seconds)"
+    notes = [
+        "plan: device-hours of the runs' configs on the device kind their provenance "
+        "records (deepal-bench-plan, sweeps/throughput.csv); measured: train + query + eval "
+        "seconds summed over trials."
+    ]
+    return [Table("plan_vs_measured", title, table, _plan_display(table), notes=notes)]
 
 
 def ours(ctx: Context) -> pd.DataFrame:
@@ -214,6 +294,8 @@ FAMILY = Family(
         ("dueling matrix", dueling),
         ("permutation tests", permutation),
         ("curves", curves),
+        ("cost figures", cost_figures),
+        ("plan vs measured", plan_vs_measured),
     ),
     ours=ours,
     versus_name="paper_comparison",
