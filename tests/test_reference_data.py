@@ -81,3 +81,27 @@ def test_collect_turns_our_records_into_curves(tmp_path):
         "seed": [0, 0, 1], "round": [0, 1, 0], "n_labeled": [100, 150, 100],
         "accuracy": [0.5, 0.6, 0.55],
     }  # fmt: skip
+
+
+def test_a_run_that_adds_seeds_keeps_the_earlier_seeds(tmp_path):
+    import pandas as pd
+
+    from scripts.reference.curves import earlier_seeds, with_earlier
+    from scripts.reference.falcun import Recorder
+
+    old = pd.DataFrame({"seed": [0, 0, 1, 1, 2], "round": [0, 1, 0, 1, 0],
+                        "n_labeled": [10, 20, 10, 20, 10],
+                        "accuracy": [0.1, 0.2, 0.3, 0.4, 0.9]})  # fmt: skip
+    path = write_curves(tmp_path / "theirs" / "falcun.csv", old)
+    assert earlier_seeds(tmp_path / "missing.csv", 2).empty and earlier_seeds(path, 0).empty
+    earlier = earlier_seeds(path, 2)  # seed 2 of the stopped run is run again
+    assert earlier["seed"].tolist() == [0, 0, 1, 1]
+    recorder = Recorder(path, earlier)
+    recorder.log_results({"acc_2": 0.5, "tr_loss_2": 1.0}, 10)
+    recorder.log_results({"acc_2": 0.6}, 20)
+    assert read_curves(path).to_dict("list") == {
+        "seed": [0, 0, 1, 1, 2, 2], "round": [0, 1, 0, 1, 0, 1],
+        "n_labeled": [10, 20, 10, 20, 10, 20], "accuracy": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+    }  # fmt: skip
+    new = pd.DataFrame({"seed": [3], "round": [0], "n_labeled": [10], "accuracy": [0.7]})
+    assert with_earlier(earlier_seeds(path, 3), new)["seed"].tolist() == [0, 0, 1, 1, 2, 2, 3]

@@ -47,3 +47,24 @@ def test_dmle_keys_set_the_estimator():
         "entropy",
     )
     assert cfg.trainer.lr == 0.0001 and cfg.trainer.init == "warm"
+
+
+# the DeepAL+ presets' model settings that decide how a strategy scores the pool
+SCORING_KEYS = ("dropout", "mc_sampling", "query_transform")
+
+
+def test_the_image_suite_scores_the_pool_as_the_deepalplus_presets(tmp_path):
+    preset = compose_config(["experiment=deepal_plus/cifar10"], tmp_path).model
+    suite = SUITES["deepalplus-image"]
+    ours = compose_config(suite.ours_overrides("bald", "data.npz", 2), tmp_path).model
+    assert [ours.get(k) for k in SCORING_KEYS] == [preset.get(k) for k in SCORING_KEYS]
+    assert ours.query_transform == "train"
+
+
+def test_the_falcun_suite_runs_alfamix_as_the_falcun_presets(tmp_path):
+    suite = SUITES["falcun-tabular"]
+    ours = compose_config(suite.ours_overrides("alfamix_falcun", "data.npz", 2), tmp_path)
+    preset = compose_config(["experiment=falcun/openml_6", "strategy=alfamix_falcun"], tmp_path)
+    assert ours.strategy == preset.strategy
+    assert (ours.strategy.alpha_mode, ours.strategy.alpha_cap) == ("random", 0.03125)
+    assert suite.strategies["alfamix_falcun"][0] == suite.strategies["alfamix"][0]

@@ -1,7 +1,7 @@
 """`python -m scripts.reference`: the reference-equivalence suite (docs/fidelity.md).
 
     export  --suite S --out DIR                       write the suite's data file
-    theirs  --suite S --checkout PATH --strategies a,b --seeds 20 --out DIR
+    theirs  --suite S --checkout PATH --strategies a,b --seeds 20 [--first-seed K] --out DIR
     ours    --suite S --strategies a,b --seeds 20 --out DIR [--set key=value ...]
     collect --suite S --out DIR                       our curves of stopped runs too
     compare --suite S --out DIR --dest DIR [--pair ours_tag:theirs_tag ...]
@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results/reference/runs"))
     p.add_argument("--checkout", help="folder of a clone of the authors' repository")
     p.add_argument("--strategies", default="", help="comma-separated (ours' names)")
-    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. n-1")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="theirs: start here, keeping the earlier seeds' curves")  # fmt: skip
     p.add_argument("--set", action="append", default=[], help="extra override of ours")
     p.add_argument("--ours-code", type=Path, help="ours: run the CLI of this checkout instead")
     p.add_argument("--dest", type=Path, help="compare: where the tables and figure go")
@@ -62,7 +64,8 @@ def _theirs(args, suite: Suite, strategies: list[str]) -> None:
 
     for s in strategies:
         try:
-            adapters.run(suite, args.checkout, s, data_file(args.out, suite), args.seeds, args.out)
+            adapters.run(suite, args.checkout, s, data_file(args.out, suite), args.seeds, args.out,
+                         args.first_seed)  # fmt: skip
         except ConfigError:
             raise
         except Exception as exc:  # their code failed: record it, go on with the next one

@@ -7,15 +7,18 @@ from pathlib import Path
 from scripts.reference.suites import Suite
 
 
-def run(suite: Suite, checkout: str, strategy: str, data_file: Path, seeds: int, out: Path):
-    """Run `strategy` of `suite` through the authors' code of its system."""
+def run(
+    suite: Suite, checkout: str, strategy: str, data_file: Path, seeds: int, out: Path, first: int
+):
+    """Run seeds first .. seeds-1 of `strategy` of `suite` through the authors' code of its
+    system."""
     if suite.system == "deepalplus":
         from scripts.reference.deepalplus import run_theirs
     elif suite.system == "falcun":
         from scripts.reference.falcun import run_theirs
     else:
         from scripts.reference.dmle import run_theirs
-    return run_theirs(checkout, suite, strategy, data_file, seeds, out)
+    return run_theirs(checkout, suite, strategy, data_file, seeds, out, first)
 
 
 def record_failure(out: Path, suite: Suite, strategy: str, exc: Exception) -> Path:

@@ -32,6 +32,22 @@ def read_curves(path: Path) -> pd.DataFrame:
     return frame
 
 
+def earlier_seeds(path: Path, first: int) -> pd.DataFrame:
+    """The rows of seeds 0 .. first-1 in the curves file at `path` (none when it does not
+    exist): a run that adds seeds first, first+1, ... keeps the seeds an earlier run wrote."""
+    if first <= 0 or not Path(path).exists():
+        return pd.DataFrame(columns=COLUMNS)
+    frame = read_curves(path)
+    return frame.loc[frame["seed"] < first, COLUMNS].reset_index(drop=True)
+
+
+def with_earlier(earlier: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The earlier seeds' rows followed by this run's."""
+    return (
+        frame[COLUMNS] if earlier.empty else pd.concat([earlier, frame[COLUMNS]], ignore_index=True)
+    )
+
+
 def seed_aubcs(frame: pd.DataFrame) -> pd.Series:
     """AUBC of every seed's curve (DeepAL+'s normalised trapezoid, metrics.curves.aubc)."""
     return (

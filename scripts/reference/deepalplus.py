@@ -24,7 +24,13 @@ import pandas as pd
 import torch
 
 from scripts.reference.checkout import DEEPALPLUS, check_checkout, import_theirs
-from scripts.reference.curves import append_runtime, curve_path, write_curves
+from scripts.reference.curves import (
+    append_runtime,
+    curve_path,
+    earlier_seeds,
+    with_earlier,
+    write_curves,
+)
 from scripts.reference.data import channel_stats, load_arrays
 from scripts.reference.suites import Suite
 
@@ -152,22 +158,25 @@ def run_trial(mods, suite: Suite, name: str, seed: int, arrays: dict) -> list[fl
     return accuracy
 
 
-def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path):
-    """All seeds of one strategy through their code; writes and returns the curves file."""
+def run_theirs(
+    checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, first: int = 0
+) -> Path:
+    """Seeds first .. seeds-1 of one strategy through their code (the curves file keeps an
+    earlier run's seeds below `first`); writes and returns the curves file."""
     mods = load_modules(checkout)
     arrays = load_arrays(data_file)
     name = suite.strategies[strategy][0]
-    log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    rows, started = [], time.time()
     path = curve_path(out, suite.name, "theirs", strategy)
-    with log.open("w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        for seed in range(seeds):  # the curves so far are rewritten after every seed
+    log = path.with_suffix(".log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    earlier, rows, started = earlier_seeds(path, first), [], time.time()
+    with log.open("a" if first else "w") as sink, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):  # fmt: skip
+        for seed in range(first, seeds):  # the curves so far are rewritten after every seed
             accuracy = run_trial(mods, suite, name, seed, arrays)
             rows += [(seed, r, n, a) for r, (n, a) in
                      enumerate(zip(suite.budget.n_labeled, accuracy, strict=True))]  # fmt: skip
-            write_curves(
-                path, pd.DataFrame(rows, columns=["seed", "round", "n_labeled", "accuracy"])
-            )
-    append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
+            frame = pd.DataFrame(rows, columns=["seed", "round", "n_labeled", "accuracy"])
+            write_curves(path, with_earlier(earlier, frame))
+    append_runtime(out, suite.name, "theirs", strategy, seeds - first, time.time() - started)
     return path

@@ -25,7 +25,14 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.reference.checkout import DMLE, check_checkout, import_theirs
-from scripts.reference.curves import COLUMNS, append_runtime, curve_path, write_curves
+from scripts.reference.curves import (
+    COLUMNS,
+    append_runtime,
+    curve_path,
+    earlier_seeds,
+    with_earlier,
+    write_curves,
+)
 from scripts.reference.data import load_arrays
 from scripts.reference.suites import Suite
 
@@ -72,25 +79,29 @@ def run_trial(main: types.ModuleType, suite: Suite, obj: str, seed: int, arrays:
     return [(seed, c, b.initial + b.batch * c, float(a)) for c, a in enumerate(accuracies, 1)]
 
 
-def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path):
-    """All seeds of one estimator through their code; writes and returns the curves."""
+def run_theirs(
+    checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, first: int = 0
+) -> Path:
+    """Seeds first .. seeds-1 of one estimator through their code (the curves file keeps an
+    earlier run's seeds below `first`); writes and returns the curves."""
     arrays = load_arrays(data_file)
     main = load_main(checkout, arrays)
     obj = suite.strategies[strategy][0]
     configure(main, suite, obj)
-    log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
+    path = curve_path(out, suite.name, "theirs", strategy)
+    log = path.with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     rows, started, here = [], time.time(), Path.cwd()
-    path = curve_path(out, suite.name, "theirs", strategy)
-    with tempfile.TemporaryDirectory() as scratch, log.open("w") as sink:
+    earlier = earlier_seeds(path, first)
+    with tempfile.TemporaryDirectory() as scratch, log.open("a" if first else "w") as sink:
         (Path(scratch) / "iris").mkdir()
         os.chdir(scratch)
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                for seed in range(seeds):  # the curves so far, rewritten after every seed
+                for seed in range(first, seeds):  # the curves so far, after every seed
                     rows += run_trial(main, suite, obj, seed, arrays)
-                    write_curves(path, pd.DataFrame(rows, columns=COLUMNS))
+                    write_curves(path, with_earlier(earlier, pd.DataFrame(rows, columns=COLUMNS)))
         finally:
             os.chdir(here)
-    append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
+    append_runtime(out, suite.name, "theirs", strategy, seeds - first, time.time() - started)
     return path

@@ -28,7 +28,14 @@ import pandas as pd
 import torch
 
 from scripts.reference.checkout import FALCUN, check_checkout, import_theirs
-from scripts.reference.curves import append_runtime, curve_path, write_curves
+from scripts.reference.curves import (
+    COLUMNS,
+    append_runtime,
+    curve_path,
+    earlier_seeds,
+    with_earlier,
+    write_curves,
+)
 from scripts.reference.data import load_arrays
 from scripts.reference.suites import Suite
 
@@ -36,9 +43,10 @@ from scripts.reference.suites import Suite
 class Recorder:
     """Stands in for their MLFlowLogger: keeps (seed, labeled points, accuracy)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, earlier: pd.DataFrame | None = None) -> None:
         self.rows: list[tuple[int, int, float]] = []
         self.path = path
+        self.earlier = pd.DataFrame(columns=COLUMNS) if earlier is None else earlier
 
     def log_results(self, result: dict, step) -> None:
         for key, value in result.items():
@@ -50,7 +58,7 @@ class Recorder:
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.rows, columns=["seed", "n_labeled", "accuracy"])
         frame["round"] = frame.groupby("seed").cumcount()
-        return frame
+        return with_earlier(self.earlier, frame)
 
     def log_params(self, *args, **kwargs) -> None:
         return None
@@ -112,20 +120,24 @@ def _settings(root: Path, suite: Suite, name: str) -> dict:
     }  # fmt: skip
 
 
-def run_theirs(checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path):
-    """All seeds of one strategy through their active_loop; writes and returns the curves."""
+def run_theirs(
+    checkout, suite: Suite, strategy: str, data_file: Path, seeds: int, out: Path, first: int = 0
+) -> Path:
+    """Seeds first .. seeds-1 of one strategy through their active_loop (the curves file
+    keeps an earlier run's seeds below `first`); writes and returns the curves."""
     root, loop = load_loop(checkout)
     arrays = load_arrays(data_file)
     loop.get_dataset = lambda ds, ds_args: _their_dataset(arrays)
     name = suite.strategies[strategy][0]
     path = curve_path(out, suite.name, "theirs", strategy)
-    recorder, started = Recorder(path), time.time()
-    log = curve_path(out, suite.name, "theirs", strategy).with_suffix(".log")
+    recorder, started = Recorder(path, earlier_seeds(path, first)), time.time()
+    log = path.with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     stats_dir = Path(out) / suite.name / "theirs_stats" / strategy
-    with log.open("w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with log.open("a" if first else "w") as sink, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):  # fmt: skip
         loop.active_loop(**_settings(root, suite, name), database=recorder,
-                         seeds=list(range(seeds)), output_path=stats_dir)  # fmt: skip
+                         seeds=list(range(first, seeds)), output_path=stats_dir)  # fmt: skip
     write_curves(path, recorder.frame())
-    append_runtime(out, suite.name, "theirs", strategy, seeds, time.time() - started)
+    append_runtime(out, suite.name, "theirs", strategy, seeds - first, time.time() - started)
     return path

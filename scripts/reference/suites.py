@@ -150,7 +150,9 @@ DEEPALPLUS_IMAGE = {
 }
 
 # DeepAL+'s image path at reduced size: their CIFAR-10 augmentation (random crop + flip)
-# and BatchNorm ResNet18 on 16 px digits (400-image pool), MC passes in train mode.
+# and BatchNorm ResNet18 on 16 px digits (400-image pool); ours with the model settings of
+# conf/_deepal_plus.yaml (no dropout, MC passes in train mode, query inputs through the
+# training augmentation as their get_unlabeled_data does).
 DEEPALPLUS_IMAGE_SUITE = Suite(
     name="deepalplus-image",
     system="deepalplus",
@@ -158,7 +160,7 @@ DEEPALPLUS_IMAGE_SUITE = Suite(
     budget=Budget(initial=40, batch=20, rounds=6),
     trainer=Trainer("adam", 0.001, 5, 16),
     model=["model=resnet18", "model.stem=imagenet", "model.dropout=0.0",
-           "model.mc_sampling=train_mode"],
+           "model.mc_sampling=train_mode", "+model.query_transform=train"],
     dataset=["dataset.normalize=dataset", "dataset.augment={crop_pad:2,hflip:0.5}"],
     strategies=DEEPALPLUS_IMAGE,
     extra={"their_params": "CIFAR10", "transforms": crop_flip_transforms(16, 2),
@@ -173,6 +175,9 @@ FALCUN_TABULAR = {
     "cdal": ("CdalCS", []),
     "clue": ("CLUE", []),
     "alfamix": ("AlphaMixSampling", []),
+    # ALFA-Mix as the FALCUN presets run it (conf/strategy/alfamix_falcun.yaml: the
+    # authors' alpha_mix.py, random alpha, cap 0.03125); their side is the same run as alfamix
+    "alfamix_falcun": ("AlphaMixSampling", []),
     "badge": ("BadgeSampling", []),
     "coreset": ("KCenterGreedy2", []),
 }
