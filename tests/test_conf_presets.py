@@ -333,6 +333,7 @@ def test_falcun_trainer_per_data_type(preset, trainer, epochs, early_stop, init,
         "adam",
     )
     assert (t.weight_decay, t.schedule, cfg.trials) == (0.0, "none", 5)
+    assert t.early_stop_after == 11  # authors' code: checked once the 0-based epoch > 10
 
 
 def test_falcun_models_and_gamma_ablation():

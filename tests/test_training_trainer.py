@@ -28,6 +28,17 @@ def test_early_stop_at_train_accuracy_threshold():
     assert result.train_accuracy >= 0.9 and result.epochs_run < 500
 
 
+def test_early_stop_is_checked_only_after_early_stop_after_epochs():
+    first = _setup(epochs=500, early_stop_train_acc=0.9, lr=0.01)
+    stopped = first[0].fit(*first[1:], IMLE(), torch.Generator().manual_seed(0)).epochs_run
+    after = stopped + 3
+    trainer, model, context = _setup(
+        epochs=500, early_stop_train_acc=0.9, lr=0.01, early_stop_after=after
+    )
+    result = trainer.fit(model, context, IMLE(), torch.Generator().manual_seed(0))
+    assert after < result.epochs_run < 500 and result.train_accuracy >= 0.9
+
+
 def test_best_val_keeps_the_best_validation_weights():
     trainer, model, context = _setup(epochs=30, select="best_val", lr=0.05)
     result = trainer.fit(model, context, IMLE(), torch.Generator().manual_seed(0))

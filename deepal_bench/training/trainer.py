@@ -2,7 +2,8 @@
 
 Options (the `trainer` config group): optimiser Adam or SGD with lr, weight decay and
 momentum; epochs and batch size; schedule none / cosine / step; early stop once the
-training accuracy of an epoch reaches `early_stop_train_acc` (FALCUN §4 uses 0.99);
+training accuracy of an epoch reaches `early_stop_train_acc` (FALCUN §4 uses 0.99), checked
+after the first `early_stop_after` epochs;
 `init: fresh` re-initialises the model every round (DeepAL+), `init: warm` continues from
 the previous round's weights; `select: best_val` keeps the weights with the best
 validation accuracy (constrained-data study §3), `select: last` the final ones.
@@ -32,6 +33,7 @@ from deepal_bench.training.inference import evaluate
 from deepal_bench.training.optim import build_optimizer, build_schedule
 from deepal_bench.typed import (
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     Range,
@@ -53,6 +55,7 @@ class TrainerConfig:
     step_size: PositiveInt = 10
     gamma: PositiveFloat = 0.1
     early_stop_train_acc: Annotated[float, Range(gt=0, le=1)] | None = None
+    early_stop_after: NonNegativeInt = 0
     init: Literal["fresh", "warm"] = "fresh"
     select: Literal["last", "best_val"] = "last"
     eval_batch_size: PositiveInt = 1024
@@ -62,6 +65,15 @@ class TrainerConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "trainer")
+
+
+def _stops_early(cfg: TrainerConfig, epoch: int, train_acc: float) -> bool:
+    """Whether epoch `epoch` (from 1) ends training: its training accuracy reached
+    `early_stop_train_acc`, checked only once more than `early_stop_after` epochs have run
+    (FALCUN's code, sobermeier/falcun `Strategy.train`: `epoch > self.patience` with patience
+    10 on 0-based epochs, i.e. `early_stop_after: 11`)."""
+    threshold = cfg.early_stop_train_acc
+    return threshold is not None and epoch > cfg.early_stop_after and train_acc >= threshold
 
 
 class TrainingDiverged(Exception):
@@ -163,7 +175,7 @@ class Trainer:
             if best is not None:
                 accuracy, _ = evaluate(model, data.x_val, data.y_val, cfg.eval_batch_size, cfg.amp)
                 best.update(model, accuracy)
-            if cfg.early_stop_train_acc is not None and train_acc >= cfg.early_stop_train_acc:
+            if _stops_early(cfg, epoch, train_acc):
                 break
         if best is not None:
             best.restore(model)
