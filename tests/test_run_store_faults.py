@@ -36,13 +36,13 @@ def killed_run(cfg_yaml: str, kill_at: int, phase: str) -> None:
     real_replace = os.replace
     count = {"n": 0}
 
-    def replace(src, dst):
+    def replace(src, dst, **dir_fds):
         if Path(src).name.startswith(f".{schema.LOCK_FILE}"):
-            return real_replace(src, dst)
+            return real_replace(src, dst, **dir_fds)
         count["n"] += 1
         if count["n"] == kill_at and phase == "temp":
             os.kill(os.getpid(), signal.SIGKILL)
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
         if count["n"] == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 

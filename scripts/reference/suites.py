@@ -33,6 +33,7 @@ class Trainer:
     epochs: int
     batch_size: int
     early_stop_train_acc: float | None = None
+    early_stop_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Suite:
             f"budget.quota={b.batch * b.rounds}", "budget.initial_mode=random",
             "budget.validation=0", f"trainer.optimizer={t.optimizer}", f"trainer.lr={t.lr}",
             f"trainer.epochs={t.epochs}", f"trainer.batch_size={t.batch_size}",
-            f"trainer.early_stop_train_acc={stop}", "trainer.init=fresh",
+            f"trainer.early_stop_train_acc={stop}",
+            f"trainer.early_stop_after={t.early_stop_after}", "trainer.init=fresh",
             "trainer.schedule=none", "trainer.weight_decay=0.0",
             f"trials={seeds}", "seed=0", "threads=1", "progress=false", "deterministic=true",
             *self.ours_extra, *self.strategies[strategy][1],
@@ -190,7 +192,7 @@ FALCUN_TABULAR_SUITE = Suite(
     system="falcun",
     make_data=data.digits_tabular,
     budget=Budget(initial=100, batch=50, rounds=10),
-    trainer=Trainer("adam", 0.0001, 200, 64, early_stop_train_acc=0.99),
+    trainer=Trainer("adam", 0.0001, 200, 64, early_stop_train_acc=0.99, early_stop_after=11),
     model=["model=mlp", "model.hidden=1024", "model.layers=1", "model.dropout=0.0"],
     dataset=["dataset.normalize=none", "dataset.augment=null"],
     strategies=FALCUN_TABULAR,
