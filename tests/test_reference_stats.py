@@ -2,6 +2,7 @@
 curve, and a comparison row."""
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.reference.compare import compare_row, markdown  # noqa: E402
+from scripts.reference.compare import _side_files, compare_row, markdown  # noqa: E402
 from scripts.reference.curves import seed_aubcs  # noqa: E402
 from scripts.reference.stats import equivalence, tost_p, welch_ci  # noqa: E402
 
@@ -113,3 +114,18 @@ def test_a_side_with_one_finished_seed_gets_no_test():
     row = compare_row("bald", _curves({0: [0.5, 0.7, 0.9]}), _curves({0: [0.5] * 3, 1: [0.6] * 3}))
     assert row["diff"] == pytest.approx(0.7 - 0.55)
     assert math.isnan(row["tost_p"]) and row["equivalent"] is False
+
+
+def test_a_failure_is_listed_until_a_later_run_of_that_side_succeeds(tmp_path):
+    ours = tmp_path / "suite" / "ours"
+    ours.mkdir(parents=True)
+    (ours / "random.csv").write_text("seed,round,n_labeled,accuracy\n")
+    os.utime(ours / "random.csv", (1_000, 1_000))
+    (ours / "random.failed").write_text("refused\n")  # after the curves: still failing
+    (ours / "bald.failed").write_text("refused\n")
+    (ours / "bald.csv").write_text("seed,round,n_labeled,accuracy\n")
+    os.utime(ours / "bald.failed", (1_000, 1_000))  # a later run wrote bald's curves
+    (tmp_path / "dest").mkdir()
+    _side_files(tmp_path / "suite", tmp_path / "dest")
+    listed = pd.read_csv(tmp_path / "dest" / "failed.csv")
+    assert listed[["side", "strategy"]].values.tolist() == [["ours", "random"]]

@@ -116,11 +116,18 @@ def compare_suite(out: Path, suite: str, pairs: list[tuple[str, str]], dest: Pat
     return table
 
 
+def _rerun_since(failure: Path) -> bool:
+    """Whether the strategy's curves file was written after `failure` (a later run of that
+    side finished what the failed one could not)."""
+    curves = failure.with_suffix(".csv")
+    return curves.exists() and curves.stat().st_mtime >= failure.stat().st_mtime
+
+
 def _side_files(source: Path, dest: Path) -> None:
     """The runtimes of every run and why a side could not run a strategy, next to the table."""
     if (source / "runtimes.csv").exists() and source.resolve() != dest.resolve():
         (dest / "runtimes.csv").write_text((source / "runtimes.csv").read_text())
-    failed = sorted(source.glob("*/*.failed"))
+    failed = [f for f in sorted(source.glob("*/*.failed")) if not _rerun_since(f)]
     if failed:
         rows = [(f.parent.name, f.stem, f.read_text().strip()) for f in failed]
         pd.DataFrame(rows, columns=["side", "strategy", "reason"]).to_csv(
