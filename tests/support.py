@@ -127,6 +127,12 @@ def write_run(
     return path
 
 
+def random_and_entropy(root: Path) -> tuple[Path, Path]:
+    """The two complete runs most report tests read: random (RANDOM) and entropy (ENTROPY)."""
+    return (write_run(root / "random", config("random"), RANDOM),
+            write_run(root / "entropy", config("entropy"), ENTROPY))  # fmt: skip
+
+
 # --- dataset files in their real on-disk formats -------------------------------------
 
 

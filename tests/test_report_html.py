@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ENTROPY, RANDOM, config, write_run
+from support import ENTROPY, RANDOM, config, random_and_entropy, write_run
 from test_results_provenance import session, write_provenance
 
 from deepal_bench.cli import paper
@@ -168,8 +168,7 @@ def test_crafted_config_values_are_text_not_markup(report):
 
 def test_the_paper_command_writes_the_page_too(tmp_path):
     root = tmp_path / "runs"
-    write_run(root / "random", config("random"), RANDOM)
-    write_run(root / "entropy", config("entropy"), ENTROPY)
+    random_and_entropy(root)
     out = tmp_path / "out"
     assert paper.main(["deepal_plus", str(root), "--out", str(out), "--no-figures"]) == 0
     page = Page((out / "index.html").read_text())

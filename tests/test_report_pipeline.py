@@ -3,7 +3,7 @@ run's provenance, a table cell that pools runs of different code versions says s
 table is written in every format."""
 
 import pandas as pd
-from support import ENTROPY, RANDOM, config, write_run
+from support import ENTROPY, RANDOM, config, random_and_entropy, write_run
 from test_results_provenance import session, write_provenance
 
 from deepal_bench.cli.report import main
@@ -12,8 +12,7 @@ from deepal_bench.report.writers import TABLE_WRITERS
 
 def test_the_index_lists_each_runs_provenance_and_unknown_without_the_file(tmp_path):
     root = tmp_path / "runs"
-    known = write_run(root / "random", config("random"), RANDOM)
-    write_run(root / "entropy", config("entropy"), ENTROPY)
+    known, _ = random_and_entropy(root)
     write_provenance(known, session(), session(host="node18", trial=2, git_dirty=True))
     out = tmp_path / "out"
     assert main([str(root), "--out", str(out), "--no-figures"]) == 0
@@ -47,8 +46,7 @@ def test_a_cell_pooling_code_versions_is_marked_with_a_note(tmp_path, capsys):
 
 def test_every_table_is_written_in_every_format(tmp_path):
     root = tmp_path / "runs"
-    write_run(root / "random", config("random"), RANDOM)
-    write_run(root / "entropy", config("entropy"), ENTROPY)
+    random_and_entropy(root)
     out = tmp_path / "out"
     assert main([str(root), "--out", str(out), "--no-figures"]) == 0
     index = (out / "index.md").read_text()

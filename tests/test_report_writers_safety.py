@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ENTROPY, RANDOM, config, write_run
+from support import RANDOM, config, random_and_entropy, write_run
 
 from deepal_bench.cli import paper, report
 from deepal_bench.report.family import Table
@@ -20,8 +20,7 @@ from deepal_bench.results.io import UnsafePath
 @pytest.fixture
 def results(tmp_path) -> Path:
     root = tmp_path / "results"
-    write_run(root / "random", config("random"), RANDOM)
-    write_run(root / "entropy", config("entropy"), ENTROPY)
+    random_and_entropy(root)
     return root
 
 

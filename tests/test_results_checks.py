@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import ENTROPY, RANDOM, config, write_run
+from support import ENTROPY, RANDOM, config, random_and_entropy, write_run
 
 from deepal_bench.cli.report import main
 from deepal_bench.metrics.records import TRIAL_METRICS, trial_metric
@@ -21,8 +21,7 @@ from deepal_bench.sweeps.status import run_status
 @pytest.fixture
 def good(tmp_path) -> Path:
     root = tmp_path / "runs"
-    write_run(root / "random", config("random"), RANDOM)
-    write_run(root / "entropy", config("entropy"), ENTROPY)
+    random_and_entropy(root)
     return root
 
 
