@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,27 @@ def test_a_huge_file_is_refused_by_its_size(run):
     assert bounded(lambda: safe_read.read_csv(run / "rounds.csv", within=run)) == (
         f"damaged: rounds.csv is larger than {safe_read.CSV_CAP:,} bytes"
     )
+
+
+def test_a_small_file_costs_its_size_not_the_cap(run):
+    (run / "rounds.csv").write_text("trial,round\n0,0\n")
+    cap = 4 << 30  # far above the memory a read may add, so a buffer sized by it fails
+    answer = bounded(lambda: safe_read.read_bytes(run / "rounds.csv", cap, within=run))
+    assert answer == "ok: b'trial,round\\n0,0\\n'"
+
+
+def test_a_file_that_grows_past_the_cap_while_read_is_refused(run, monkeypatch):
+    (run / "rounds.csv").write_bytes(b"x" * 10)
+    opened = safe_read.open_file
+
+    def growing(path, within=None):
+        with opened(path, within) as (handle, size):
+            (run / "rounds.csv").write_bytes(b"x" * 100)
+            yield handle, size
+
+    monkeypatch.setattr(safe_read, "open_file", contextmanager(growing))
+    with pytest.raises(DamagedFile, match="larger than 50 bytes"):
+        safe_read.read_bytes(run / "rounds.csv", 50, within=run)
 
 
 def test_a_yaml_alias_bomb_is_refused_without_expanding_it(run):

@@ -40,6 +40,7 @@ LOCK_CAP = 64 << 10  # LOCK: one small JSON object
 MARKER_CAP = 4 << 10  # DONE: one line
 CSV_CAP = 256 << 20  # rounds.csv, queries.csv (one row per queried point), summary.csv
 LOG_TAIL = 64 << 10  # the end of deepal-bench.log that is read
+READ_CHUNK = 1 << 20  # bytes asked of the file at a time
 NPY_HEADER_CAP = 64 << 10  # numpy's own default limit is 10,000 bytes
 NPY_ELEMENTS = 1 << 28  # elements of one .npy file (1 GiB of int32 predictions)
 YAML_DEPTH = 64  # nesting levels; our config.yaml has 4
@@ -137,10 +138,21 @@ def open_file(path: Path, within: Path | None = None) -> Iterator[tuple[BinaryIO
         yield handle, info.st_size
 
 
+def _read_up_to(handle: BinaryIO, limit: int) -> bytes:
+    """The handle's bytes up to EOF or `limit`, in chunks, so memory follows what the file
+    holds rather than the limit (one `read(limit)` reserves the whole limit at once)."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_bytes(path: Path, cap: int, within: Path | None = None) -> bytes:
     """At most `cap` bytes: the whole file, or a DamagedFile if it is (or grows) larger."""
     with open_file(path, within) as (handle, size):
-        data = handle.read(cap + 1) if size <= cap else b""
+        data = _read_up_to(handle, cap + 1) if size <= cap else b""
     if size > cap or len(data) > cap:
         raise DamagedFile(f"{_shown(Path(path), within)} is larger than {cap:,} bytes")
     return data
